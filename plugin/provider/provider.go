@@ -117,6 +117,9 @@ type Identity struct {
 	// Headers are extra headers to pass upstream on success (for example
 	// X-API-Token-Recipient or mapped JWT claims). Names lower-case.
 	Headers []Header
+	// Claims are verified claims flattened by dotted path (e.g. "scope",
+	// "org.team") for per-rule claim checks; nil for schemes without claims.
+	Claims map[string][]string
 	// ExpiresAt is when the credential stops being valid, in unix
 	// nanoseconds, or 0 when unknown. Caches must not outlive it.
 	ExpiresAt int64
@@ -139,6 +142,15 @@ type Provider interface {
 	// one, or a *NeedCallout when it must ask a remote service first.
 	Verify(req *Request) (Identity, error)
 }
+
+// Constructor builds a provider from its configuration object. It records
+// every configuration problem on o (with the field's path) and returns nil
+// when there were any. o.Done() is the constructor's job. Each provider
+// package exports one, named FromConfig, and plugin/config maps the "type"
+// names to them.
+//
+// Imported here as a function type only; see package conf.
+//	func FromConfig(name string, o *conf.Object, d provider.Deps) provider.Provider
 
 // Stripper is implemented by providers whose credential can be removed from
 // the request before it goes upstream (on by default in the filter).
