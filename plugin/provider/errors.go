@@ -7,32 +7,32 @@ type Reason string
 
 // Reasons shared by every provider. A provider uses the most specific one.
 const (
-	ReasonOK                Reason = "ok"
-	ReasonMissing           Reason = "credential_missing"    // no credential of this kind
-	ReasonMalformed         Reason = "credential_malformed"  // cannot be parsed
-	ReasonOversize          Reason = "credential_oversize"   // longer than the configured limit
-	ReasonAmbiguous         Reason = "credential_ambiguous"  // presented more than once, or conflicting copies
-	ReasonUnknown           Reason = "credential_unknown"    // well formed but not known (no such key, client, session)
-	ReasonBadSignature      Reason = "bad_signature"         // MAC or signature does not verify
-	ReasonAlgorithm         Reason = "algorithm_not_allowed" // algorithm refused for this key
-	ReasonExpired           Reason = "expired"               // past its lifetime
-	ReasonNotYetValid       Reason = "not_yet_valid"         // before its start, beyond the allowed skew
-	ReasonReplayed          Reason = "replayed"              // single-use value seen before
-	ReasonReplayStoreFull   Reason = "replay_store_full"     // cannot remember another nonce now: refused, never forgotten
-	ReasonRevoked           Reason = "revoked"               // withdrawn by the issuer
-	ReasonAudience          Reason = "audience_mismatch"     // aud / audience claim does not match
-	ReasonIssuer            Reason = "issuer_mismatch"       // iss claim does not match
-	ReasonClaims            Reason = "claims_invalid"        // a required claim is missing or of the wrong type
-	ReasonBinding           Reason = "binding_mismatch"      // bound address or user agent differs
-	ReasonScope             Reason = "insufficient_scope"    // authenticated, but not for this method/path/scope
-	ReasonRole              Reason = "role_not_allowed"      // authenticated, but the role may not use this rule
-	ReasonAddressDenied     Reason = "address_denied"        // source address refused by an IP rule
-	ReasonRateLimited       Reason = "rate_limited"          // token bucket empty
-	ReasonNoRule            Reason = "no_matching_rule"      // default deny
-	ReasonCalloutFailed     Reason = "callout_failed"        // auth service answered badly or not at all
-	ReasonCalloutTimeout    Reason = "callout_timeout"       // auth service did not answer in time
-	ReasonBadRequest        Reason = "bad_request"           // request itself is unusable (bad path, smuggling attempt)
-	ReasonInternal          Reason = "internal_error"        // a bug or a broken invariant; fail closed
+	ReasonOK              Reason = "ok"
+	ReasonMissing         Reason = "credential_missing"    // no credential of this kind
+	ReasonMalformed       Reason = "credential_malformed"  // cannot be parsed
+	ReasonOversize        Reason = "credential_oversize"   // longer than the configured limit
+	ReasonAmbiguous       Reason = "credential_ambiguous"  // presented more than once, or conflicting copies
+	ReasonUnknown         Reason = "credential_unknown"    // well formed but not known (no such key, client, session)
+	ReasonBadSignature    Reason = "bad_signature"         // MAC or signature does not verify
+	ReasonAlgorithm       Reason = "algorithm_not_allowed" // algorithm refused for this key
+	ReasonExpired         Reason = "expired"               // past its lifetime
+	ReasonNotYetValid     Reason = "not_yet_valid"         // before its start, beyond the allowed skew
+	ReasonReplayed        Reason = "replayed"              // single-use value seen before
+	ReasonReplayStoreFull Reason = "replay_store_full"     // cannot remember another nonce now: refused, never forgotten
+	ReasonRevoked         Reason = "revoked"               // withdrawn by the issuer
+	ReasonAudience        Reason = "audience_mismatch"     // aud / audience claim does not match
+	ReasonIssuer          Reason = "issuer_mismatch"       // iss claim does not match
+	ReasonClaims          Reason = "claims_invalid"        // a required claim is missing or of the wrong type
+	ReasonBinding         Reason = "binding_mismatch"      // bound address or user agent differs
+	ReasonScope           Reason = "insufficient_scope"    // authenticated, but not for this method/path/scope
+	ReasonRole            Reason = "role_not_allowed"      // authenticated, but the role may not use this rule
+	ReasonAddressDenied   Reason = "address_denied"        // source address refused by an IP rule
+	ReasonRateLimited     Reason = "rate_limited"          // token bucket empty
+	ReasonNoRule          Reason = "no_matching_rule"      // default deny
+	ReasonCalloutFailed   Reason = "callout_failed"        // auth service answered badly or not at all
+	ReasonCalloutTimeout  Reason = "callout_timeout"       // auth service did not answer in time
+	ReasonBadRequest      Reason = "bad_request"           // request itself is unusable (bad path, smuggling attempt)
+	ReasonInternal        Reason = "internal_error"        // a bug or a broken invariant; fail closed
 )
 
 // Status is the HTTP status a refusal with this reason gets.
