@@ -1,0 +1,28 @@
+// Package proxywasm is the plugin's only door to the proxy-wasm host.
+//
+// It exposes the function names of github.com/tetratelabs/proxy-wasm-go-sdk@v0.24.0/proxywasm
+// (SetVMContext, GetHttpRequestHeaders, SendHttpResponse, DispatchHttpCall, ...), so filter code
+// reads like any SDK plugin, and it uses the SDK's proxywasm/types package (VMContext,
+// PluginContext, HttpContext, Action, ErrorStatus*) in every build, so the filter compiles
+// unchanged three ways.
+//
+// # Builds
+//
+//   - `tinygo || !wasip1` (TinyGo, and native Go on the developer's machine): thin re-exports of the
+//     SDK's proxywasm package. Natively the SDK links its host emulator, so filter tests run under
+//     proxytest with -race and coverage; under TinyGo the SDK links its real host calls.
+//   - `wasip1 && !tinygo` (our release build, standard Go with go:wasmexport): forwards to
+//     plugin/internal/abi, our own ABI v0.2.1 binding. The SDK cannot serve this build: its real
+//     host calls are TinyGo-only and standard Go would silently link its emulator instead.
+//
+// # Validity
+//
+// Each call documents in which callbacks the host honours it; outside of them the host answers
+// with an error status (types.ErrorStatusNotFound / ErrorStatusBadArgument), never a panic.
+//
+// # Differences from the SDK in the abi build
+//
+// Metric updates (Increment, Add, Record) never panic there: a metric the host refuses must not
+// turn a request decision into an internal error. Define*Metric still panics on a refused name, as
+// in the SDK, because it runs at plugin start where the recover guard fails the start closed.
+package proxywasm
