@@ -1,0 +1,213 @@
+// Package keys is tokengate's public-key registry for asymmetric
+// credentials (client-signed JWTs, HTTP message signatures).
+//
+// It parses keys once, at configuration time, from every form clients and
+// identity providers publish them in — SubjectPublicKeyInfo PEM, PKCS#1 RSA
+// PEM, OpenSSH public keys (ssh-ed25519, ssh-rsa, ecdsa-sha2-nistp256/384),
+// JWK and JWKS — and hands the request path a [*Key] that knows which JWS
+// algorithms it may verify. The key decides the algorithm: an RSA key never
+// verifies EdDSA, an Ed25519 key never an RSA or HMAC signature, a JWK with
+// "alg" only that algorithm, and no key ever verifies "none" or HS*.
+//
+// [Remote] keeps a JWKS fetched by HTTP callout (directly or through OIDC
+// discovery) fresh across all VMs of a proxy; see remote.go.
+//
+// # Why no crypto/x509
+//
+// crypto/x509 imports net, which the wasm build must not link, so the few
+// DER structures needed (SubjectPublicKeyInfo and PKCS#1 RSAPublicKey) are
+// read and written by the small codec in der.go.
+package keys
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/sha512"
+	"math/big"
+)
+
+// Alg is a JWS signature algorithm (RFC 7518 names).
+type Alg uint8
+
+// Algorithms tokengate verifies. There is deliberately no value for "none"
+// or for HMAC algorithms: a public key can never be used as a MAC secret.
+const (
+	AlgUnknown Alg = iota
+	EdDSA
+	ES256
+	ES384
+	RS256
+	RS384
+	RS512
+	PS256
+	PS384
+	PS512
+	algCount
+)
+
+// AlgSet is a set of algorithms.
+type AlgSet uint16
+
+// Has reports whether a is in the set.
+func (s AlgSet) Has(a Alg) bool { return a != AlgUnknown && s&(1<<a) != 0 }
+
+// With returns the set plus a.
+func (s AlgSet) With(a Alg) AlgSet { return s | 1<<a }
+
+// Sets of algorithms by key type.
+const (
+	RSAPKCS1 AlgSet = 1<<RS256 | 1<<RS384 | 1<<RS512
+	RSAPSS   AlgSet = 1<<PS256 | 1<<PS384 | 1<<PS512
+	AllAlgs  AlgSet = 1<<EdDSA | 1<<ES256 | 1<<ES384 | RSAPKCS1 | RSAPSS
+)
+
+var algNames = [algCount]string{"", "EdDSA", "ES256", "ES384", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}
+
+// String is the JWS name.
+func (a Alg) String() string {
+	if a < algCount {
+		return algNames[a]
+	}
+	return ""
+}
+
+// ParseAlg maps a JWS "alg" value to an Alg; exact, case-sensitive match.
+func ParseAlg(s string) Alg {
+	for i := Alg(1); i < algCount; i++ {
+		if algNames[i] == s {
+			return i
+		}
+	}
+	return AlgUnknown
+}
+
+// ParseAlgBytes is ParseAlg for a byte slice, without allocating.
+func ParseAlgBytes(b []byte) Alg {
+	for i := Alg(1); i < algCount; i++ {
+		if algNames[i] == string(b) {
+			return i
+		}
+	}
+	return AlgUnknown
+}
+
+// Type is a key type.
+type Type uint8
+
+// Key types.
+const (
+	TypeEd25519 Type = iota + 1
+	TypeRSA
+	TypeP256
+	TypeP384
+)
+
+func (t Type) String() string {
+	switch t {
+	case TypeEd25519:
+		return "Ed25519"
+	case TypeRSA:
+		return "RSA"
+	case TypeP256:
+		return "EC P-256"
+	case TypeP384:
+		return "EC P-384"
+	}
+	return "unknown"
+}
+
+// natural is the set of algorithms a key type can verify at all.
+func (t Type) natural() AlgSet {
+	switch t {
+	case TypeEd25519:
+		return 1 << EdDSA
+	case TypeRSA:
+		return RSAPKCS1 | RSAPSS
+	case TypeP256:
+		return 1 << ES256
+	case TypeP384:
+		return 1 << ES384
+	}
+	return 0
+}
+
+// Key is a parsed public key. Keys are immutable after parsing and safe to
+// share between providers.
+type Key struct {
+	// ID is the key's "kid": the JWK kid when given, otherwise Fingerprint.
+	ID string
+	// Fingerprint is the lower-case hex SHA-256 of the key's
+	// SubjectPublicKeyInfo PEM text, the kid asymmetric-jwt-auth clients send.
+	Fingerprint string
+	// Type is the key type.
+	Type Type
+	// Algs are the algorithms this key may verify.
+	Algs AlgSet
+
+	ed  ed25519.PublicKey
+	rsa *rsa.PublicKey
+	ec  *ecdsa.PublicKey
+}
+
+// Restrict narrows the key's algorithms to those in allowed (a copy).
+func (k *Key) Restrict(allowed AlgSet) *Key {
+	c := *k
+	c.Algs &= allowed
+	return &c
+}
+
+// Allows reports whether the key may verify a.
+func (k *Key) Allows(a Alg) bool { return k.Algs.Has(a) }
+
+// Verify checks sig over msg with algorithm a. It returns false when the key
+// does not allow a, so callers cannot forget the algorithm check.
+func (k *Key) Verify(a Alg, msg []byte, sig []byte) bool {
+	if !k.Allows(a) {
+		return false
+	}
+	switch a {
+	case EdDSA:
+		return len(sig) == ed25519.SignatureSize && ed25519.Verify(k.ed, msg, sig)
+	case ES256:
+		h := sha256.Sum256(msg)
+		return verifyEC(k.ec, h[:], sig, 32)
+	case ES384:
+		h := sha512.Sum384(msg)
+		return verifyEC(k.ec, h[:], sig, 48)
+	case RS256, PS256:
+		h := sha256.Sum256(msg)
+		return verifyRSA(k.rsa, a, crypto.SHA256, h[:], sig)
+	case RS384, PS384:
+		h := sha512.Sum384(msg)
+		return verifyRSA(k.rsa, a, crypto.SHA384, h[:], sig)
+	case RS512, PS512:
+		h := sha512.Sum512(msg)
+		return verifyRSA(k.rsa, a, crypto.SHA512, h[:], sig)
+	}
+	return false
+}
+
+func verifyRSA(pub *rsa.PublicKey, a Alg, h crypto.Hash, digest, sig []byte) bool {
+	if pub == nil || len(sig) != pub.Size() {
+		return false
+	}
+	if a == PS256 || a == PS384 || a == PS512 {
+		// RFC 7518 §3.5: the salt is as long as the hash.
+		return rsa.VerifyPSS(pub, h, digest, sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: h}) == nil
+	}
+	return rsa.VerifyPKCS1v15(pub, h, digest, sig) == nil
+}
+
+// verifyEC checks a JWS ECDSA signature: exactly R ‖ S, each size bytes
+// (RFC 7518 §3.4), never DER.
+func verifyEC(pub *ecdsa.PublicKey, digest, sig []byte, size int) bool {
+	if pub == nil || len(sig) != 2*size {
+		return false
+	}
+	r := new(big.Int).SetBytes(sig[:size])
+	s := new(big.Int).SetBytes(sig[size:])
+	return ecdsa.Verify(pub, digest, r, s)
+}
