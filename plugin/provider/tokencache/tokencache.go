@@ -1,0 +1,143 @@
+// Package tokencache is a bounded, per-VM cache of verification results, so
+// a bearer credential presented again is not verified (or looked up
+// remotely) again until it expires.
+//
+// # What may use it
+//
+// A cache hit skips verification entirely, so only credentials whose
+// verdict cannot change between two presentations may be cached:
+//
+//   - JWTs without a single-use claim: the signature, issuer, audience and
+//     lifetime checks give the same answer until exp; the entry expires no
+//     later than the token. The jwt provider caches only when its
+//     "single_use" (nonce/jti) requirement is off.
+//   - Introspection results (positive and negative), bounded by the
+//     configured TTLs and, for positive answers, by the token's own exp.
+//
+// Never cache a credential checked against a replay guard (a JWT with a
+// required nonce, an HTTP message signature with a nonce): a hit would skip
+// the replay check and accept the replay. Never cache credentials bound to
+// the request (HTTP signatures cover method, path and body).
+//
+// # Keys
+//
+// Entries are keyed by the whole credential string (a Go map compares the
+// full key), never by a hash of it, so two tokens can never share a result.
+// Credentials longer than MaxTokenBytes are not cached, which bounds memory
+// at about Capacity × (MaxTokenBytes + size of the result).
+//
+// # Eviction
+//
+// When full, the oldest inserted entry is replaced (FIFO ring). Evicting is
+// always safe: the next presentation is simply verified again.
+//
+// # Notes
+//
+// A Cache is not safe for concurrent use; proxy-wasm VMs are
+// single-threaded and each VM has its own. The cached Identity is returned
+// as stored: callers must not modify its slices or maps.
+package tokencache
+
+import (
+	"strings"
+
+	"github.com/tokengate/tokengate/plugin/provider"
+)
+
+// Config configures a Cache.
+type Config struct {
+	// Capacity is the number of entries (default 1024).
+	Capacity int
+	// MaxTokenBytes: longer credentials are never cached (default 4096).
+	MaxTokenBytes int
+	// Hits and Misses, when set, count lookups.
+	Hits, Misses provider.Counter
+}
+
+// Result is a cached verdict: an Identity, or a refusal.
+type Result struct {
+	Identity provider.Identity
+	// Err is nil for a positive result, or the refusal (negative caching).
+	Err error
+}
+
+type entry struct {
+	token     string
+	result    Result
+	expiresAt int64
+}
+
+// Cache is a bounded verification cache. The zero value is unusable; use New.
+type Cache struct {
+	cfg    Config
+	index  map[string]int32
+	ring   []entry
+	next   int
+	hits   provider.Counter
+	misses provider.Counter
+}
+
+// New returns an empty cache.
+func New(cfg Config) *Cache {
+	if cfg.Capacity <= 0 {
+		cfg.Capacity = 1024
+	}
+	if cfg.MaxTokenBytes <= 0 {
+		cfg.MaxTokenBytes = 4096
+	}
+	return &Cache{
+		cfg:    cfg,
+		index:  make(map[string]int32, cfg.Capacity),
+		ring:   make([]entry, 0, cfg.Capacity),
+		hits:   cfg.Hits,
+		misses: cfg.Misses,
+	}
+}
+
+// Get returns the result cached for exactly this token, if it has not
+// expired at now (unix ns).
+func (c *Cache) Get(token string, now int64) (Result, bool) {
+	if c == nil {
+		return Result{}, false
+	}
+	if i, ok := c.index[token]; ok {
+		e := &c.ring[i]
+		if now < e.expiresAt && e.token == token {
+			if c.hits != nil {
+				c.hits.Increment(1)
+			}
+			return e.result, true
+		}
+	}
+	if c.misses != nil {
+		c.misses.Increment(1)
+	}
+	return Result{}, false
+}
+
+// Put caches r for token until expiresAt (unix ns). Nothing is stored when
+// the token is too long or already expired.
+func (c *Cache) Put(token string, r Result, now, expiresAt int64) {
+	if c == nil || len(token) == 0 || len(token) > c.cfg.MaxTokenBytes || expiresAt <= now {
+		return
+	}
+	if i, ok := c.index[token]; ok {
+		c.ring[i].result, c.ring[i].expiresAt = r, expiresAt
+		return
+	}
+	// The token may alias a request buffer: keep our own copy.
+	token = strings.Clone(token)
+	if len(c.ring) < cap(c.ring) {
+		c.ring = append(c.ring, entry{token, r, expiresAt})
+		c.index[token] = int32(len(c.ring) - 1)
+		return
+	}
+	old := &c.ring[c.next]
+	delete(c.index, old.token)
+	*old = entry{token, r, expiresAt}
+	c.index[token] = int32(c.next)
+	c.next = (c.next + 1) % len(c.ring)
+}
+
+// Len is the number of entries held (expired ones included until replaced).
+func (c *Cache) Len() int { return len(c.ring) }

@@ -1,0 +1,109 @@
+package tokencache
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tokengate/tokengate/plugin/provider"
+)
+
+func TestCache(t *testing.T) {
+	ok := Result{Identity: provider.Identity{Subject: "alice"}}
+	bad := Result{Err: provider.NewError(provider.ReasonUnknown, "inactive")}
+	type op struct {
+		put      bool
+		token    string
+		r        Result
+		now, exp int64
+		wantHit  bool
+		wantSubj string
+	}
+	cases := []struct {
+		name string
+		cap  int
+		ops  []op
+	}{
+		{"miss on empty", 4, []op{{token: "a", now: 1}}},
+		{"hit before expiry", 4, []op{
+			{put: true, token: "a", r: ok, now: 1, exp: 10},
+			{token: "a", now: 9, wantHit: true, wantSubj: "alice"},
+		}},
+		{"miss at expiry", 4, []op{
+			{put: true, token: "a", r: ok, now: 1, exp: 10},
+			{token: "a", now: 10},
+		}},
+		{"prefix of a cached token misses", 4, []op{
+			{put: true, token: "abcdef", r: ok, now: 1, exp: 10},
+			{token: "abcde", now: 2},
+			{token: "abcdefg", now: 2},
+		}},
+		{"negative result cached", 4, []op{
+			{put: true, token: "x", r: bad, now: 1, exp: 10},
+			{token: "x", now: 2, wantHit: true},
+		}},
+		{"expired put ignored", 4, []op{
+			{put: true, token: "a", r: ok, now: 10, exp: 10},
+			{token: "a", now: 5},
+		}},
+		{"oversize not cached", 4, []op{
+			{put: true, token: strings.Repeat("t", 5000), r: ok, now: 1, exp: 10},
+			{token: strings.Repeat("t", 5000), now: 2},
+		}},
+		{"oldest evicted when full", 2, []op{
+			{put: true, token: "a", r: ok, now: 1, exp: 100},
+			{put: true, token: "b", r: ok, now: 1, exp: 100},
+			{put: true, token: "c", r: ok, now: 1, exp: 100},
+			{token: "a", now: 2},
+			{token: "b", now: 2, wantHit: true, wantSubj: "alice"},
+			{token: "c", now: 2, wantHit: true, wantSubj: "alice"},
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cache := New(Config{Capacity: c.cap})
+			for i, o := range c.ops {
+				if o.put {
+					cache.Put(o.token, o.r, o.now, o.exp)
+					continue
+				}
+				r, hit := cache.Get(o.token, o.now)
+				if hit != o.wantHit || r.Identity.Subject != o.wantSubj {
+					t.Fatalf("op %d: hit=%v subject=%q", i, hit, r.Identity.Subject)
+				}
+				if hit && o.wantSubj == "" && !errors.Is(r.Err, bad.Err) {
+					t.Fatalf("op %d: negative result lost: %v", i, r.Err)
+				}
+			}
+		})
+	}
+}
+
+func TestBounded(t *testing.T) {
+	c := New(Config{Capacity: 16})
+	for i := 0; i < 1000; i++ {
+		c.Put("tok"+strconv.Itoa(i), Result{}, 0, 1)
+	}
+	if c.Len() != 16 || len(c.index) != 16 {
+		t.Fatalf("len %d index %d", c.Len(), len(c.index))
+	}
+}
+
+func TestGetDoesNotAllocate(t *testing.T) {
+	c := New(Config{})
+	c.Put("token", Result{Identity: provider.Identity{Subject: "s"}}, 0, 100)
+	if n := testing.AllocsPerRun(100, func() { c.Get("token", 1) }); n != 0 {
+		t.Fatalf("Get allocates %v", n)
+	}
+}
+
+func BenchmarkGet(b *testing.B) {
+	c := New(Config{})
+	tok := strings.Repeat("x", 600)
+	c.Put(tok, Result{}, 0, 1<<62)
+	b.ReportAllocs()
+	for b.Loop() {
+		c.Get(tok, 1)
+	}
+}
