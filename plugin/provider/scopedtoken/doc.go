@@ -1,0 +1,68 @@
+// Package scopedtoken verifies Cadasta/drf-tmp-scoped-token tokens: Django
+// signed values (django.core.signing.dumps) carrying a user id, a max_age
+// and a method → path-prefix allow-list. It is the "scoped_token" provider.
+//
+// # Format
+//
+//	payload ':' base62(unix seconds) ':' b64url(HMAC-SHA256(K, payload ':' ts))
+//	K = SHA256(salt + "signer" + SECRET_KEY)   (Django's salted_hmac)
+//
+// payload is unpadded base64url of the JSON, or '.' followed by the
+// base64url of its zlib stream. With accept_legacy_sha1, HMAC-SHA1
+// signatures (Django ≤ 3.0 tokens, still accepted by 3.1/3.2) pass too.
+// Signatures are compared in constant time.
+//
+// # Checks, in the original's order
+//
+// 1. Carrier: "Authorization: TmpToken <t>" (keyword any case, exactly two
+// words, else refused without falling back), any other Authorization falls
+// back to the TOKEN query parameter (percent-decoded). A repeated header or
+// query parameter is refused (the original takes the last value).
+// 2. Signature. 3. User: when "users" is configured the id must be listed.
+// 4. Expiry with the token's own max_age: now − ts > max_age is expired
+// (age == max_age passes). Unlike the original, a timestamp more than
+// max_future_skew_seconds (default 60; -1 = unlimited like the original)
+// ahead is refused as not_yet_valid. 5. Fields: methods among GET POST PUT
+// PATCH DELETE HEAD OPTIONS, prefixes strings starting with '/'; duplicate
+// members refused. 6. Scope: a prefix listed under the request method must
+// be a plain string prefix of the path: no segment boundary, HEAD not
+// implied by GET, case-sensitive, exactly as the original.
+//
+// # Path
+//
+// The prefix test runs on Request.Path, the path the policy engine
+// normalised (dot-segments resolved, so "/api/v1/foo/../admin" arrives as
+// "/api/admin"), decoded once and re-encoded the way Django's
+// iri_to_uri(request.path) does: every %XX decoded ("%2F" becomes '/'),
+// then non-ASCII bytes and characters outside iri_to_uri's safe set written
+// as upper-case %XX. Each octet is decoded once only: "%252F" stays "%2F".
+// Request.Path must therefore keep the percent-encoding of reserved
+// characters (RFC 3986 normalisation decodes only unreserved ones).
+//
+// # Identity
+//
+// The user id becomes the subject; a recipient is passed upstream in
+// X-API-Token-Recipient (name configurable). The TOKEN query parameter is
+// removed from the forwarded path and a TmpToken Authorization header is
+// removed (provider.Stripper).
+//
+// # Configuration
+//
+//	{"name": "tmp-tokens", "type": "scoped_token",
+//	 "secret_key": {"env": "DJANGO_SECRET_KEY"}, "salt": "django.core.signing",
+//	 "accept_legacy_sha1": false, "header_keyword": "TmpToken",
+//	 "query_param": "TOKEN", "recipient_header": "x-api-token-recipient",
+//	 "users": [7, 8], "max_future_skew_seconds": 60}
+//
+// Client (Python, unchanged):
+//
+//	from rest_framework_tmp_scoped_token import TokenManager
+//	t = TokenManager(user=bot, endpoints={"GET": ["/api/v1/reports/"]},
+//	                 max_age=300, recipient="partner@example.org").generate_token()
+//	requests.get(url, headers={"Authorization": "TmpToken " + t})
+//
+// # Cost
+//
+// A verification of an uncompressed token makes no heap allocation
+// (TestVerifyAllocations), except the recipient header when one is present.
+package scopedtoken

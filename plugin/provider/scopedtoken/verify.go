@@ -1,0 +1,303 @@
+package scopedtoken
+
+import (
+	"github.com/buger/jsonparser"
+	"github.com/tokengate/tokengate/plugin/provider"
+)
+
+var (
+	ErrUnknownUser = provider.NewError(provider.ReasonUnknown, "scoped token user does not exist")
+	ErrExpired     = provider.NewError(provider.ReasonExpired, "scoped token is older than its max_age")
+	ErrFuture      = provider.NewError(provider.ReasonNotYetValid, "scoped token is dated in the future beyond the allowed skew")
+	ErrEndpoint    = provider.NewError(provider.ReasonScope, "endpoint interaction not permitted by token")
+	ErrPath        = provider.NewError(provider.ReasonBadRequest, "request path cannot be matched")
+)
+
+// Config is a verifier's configuration.
+type Config struct {
+	SecretKey []byte
+	// Salt is the signing salt (DefaultSalt unless the issuer changed it).
+	Salt string
+	// LegacySHA1 also accepts HMAC-SHA1 signatures (Django 3.1/3.2).
+	LegacySHA1 bool
+	// Users, when non-nil, lists the user ids that exist; any other id is
+	// refused (the original looks the user up before checking expiry).
+	Users []int64
+	// MaxFutureSkewNs bounds how far in the future the token's timestamp
+	// may be. The original accepts any future timestamp; -1 keeps that.
+	MaxFutureSkewNs int64
+}
+
+// Claims are a verified token's contents.
+type Claims struct {
+	User   int64
+	MaxAge int64
+	// IssuedAt is the signing time in unix seconds.
+	IssuedAt int64
+	// Recipient is the token's recipient, or "" (a view into the
+	// verifier's scratch space, valid until the next Verify).
+	Recipient []byte
+}
+
+// Verifier checks drf-tmp-scoped-token tokens. It keeps scratch buffers, so
+// it is not safe for concurrent use: one per VM.
+type Verifier struct {
+	cfg     Config
+	signer  *Signer
+	payload []byte
+	path    []byte
+	method  [16]byte
+	recip   []byte
+}
+
+// NewVerifier builds a verifier.
+func NewVerifier(cfg Config) *Verifier {
+	if cfg.Salt == "" {
+		cfg.Salt = DefaultSalt
+	}
+	return &Verifier{
+		cfg:     cfg,
+		signer:  NewSigner(cfg.SecretKey, cfg.Salt, cfg.LegacySHA1),
+		payload: make([]byte, 0, MaxTokenBytes),
+		path:    make([]byte, 0, 1024),
+		recip:   make([]byte, 0, 256),
+	}
+}
+
+var allowedMethods = [...]string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
+
+// Verify checks token for a request with the given method and path (the
+// normalised path, no query) at nowNs, in the original's order: signature,
+// user, expiry, fields, scope.
+func (v *Verifier) Verify(token []byte, method, path string, nowNs int64) (Claims, error) {
+	if len(token) > MaxTokenBytes {
+		return Claims{}, ErrOversize
+	}
+	seg, ts, err := v.signer.Unsign(token)
+	if err != nil {
+		return Claims{}, err
+	}
+	js, err := decodePayload(seg, v.payload[:0])
+	if err != nil {
+		return Claims{}, err
+	}
+	var c Claims
+	c.IssuedAt = ts
+	var (
+		seen      uint8
+		bad       bool
+		endpoints []byte
+		recip     []byte
+		recipEsc  bool
+	)
+	err = jsonparser.ObjectEach(js, func(key, val []byte, typ jsonparser.ValueType, _ int) error {
+		var bit uint8
+		switch string(key) {
+		case "user":
+			bit = 1
+			n, e := jsonparser.ParseInt(val)
+			if typ != jsonparser.Number || e != nil {
+				bad = true
+			}
+			c.User = n
+		case "max_age":
+			bit = 2
+			n, e := jsonparser.ParseInt(val)
+			if typ != jsonparser.Number || e != nil {
+				bad = true
+			}
+			c.MaxAge = n
+		case "endpoints":
+			bit = 4
+			if typ != jsonparser.Object {
+				bad = true
+			}
+			endpoints = val
+		case "recipient":
+			bit = 8
+			switch typ {
+			case jsonparser.String:
+				recip = val
+				recipEsc = bytesIndexByte(val, '\\') >= 0
+			case jsonparser.Null:
+			default:
+				bad = true
+			}
+		}
+		if seen&bit != 0 {
+			bad = true // duplicate member: refuse rather than guess which wins
+		}
+		seen |= bit
+		return nil
+	})
+	if err != nil || bad || seen&7 != 7 {
+		return Claims{}, ErrPayload
+	}
+	if v.cfg.Users != nil {
+		known := false
+		for _, u := range v.cfg.Users {
+			known = known || u == c.User
+		}
+		if !known {
+			return Claims{}, ErrUnknownUser
+		}
+	}
+	// Expired when now - ts > max_age; age == max_age is still valid.
+	if nowNs-ts*1e9 > c.MaxAge*1e9 {
+		return Claims{}, ErrExpired
+	}
+	if v.cfg.MaxFutureSkewNs >= 0 && ts*1e9-nowNs > v.cfg.MaxFutureSkewNs {
+		return Claims{}, ErrFuture
+	}
+	if c.MaxAge < 0 {
+		return Claims{}, ErrPayload
+	}
+	m := upperASCII(v.method[:0], method)
+	p, ok := djangoPath(v.path[:0], path)
+	if !ok {
+		return Claims{}, ErrPath
+	}
+	v.path = p[:0]
+	allowed, invalid := matchEndpoints(endpoints, m, p)
+	if invalid {
+		return Claims{}, ErrPayload
+	}
+	if !allowed {
+		return Claims{}, ErrEndpoint
+	}
+	if len(recip) > 0 {
+		if recipEsc {
+			out, e := jsonparser.Unescape(recip, v.recip[:0])
+			if e != nil {
+				return Claims{}, ErrPayload
+			}
+			recip = out
+		}
+		c.Recipient = recip
+	}
+	return c, nil
+}
+
+// matchEndpoints walks {"METHOD": ["/prefix", ...], ...}: every method must
+// be one the original allows and every prefix a string starting with '/'.
+// allowed is true when a prefix under method is a plain string prefix of
+// path (no segment boundary, exactly as the original).
+func matchEndpoints(endpoints, method, path []byte) (allowed, invalid bool) {
+	var unesc [512]byte
+	err := jsonparser.ObjectEach(endpoints, func(key, val []byte, typ jsonparser.ValueType, _ int) error {
+		known := false
+		for _, a := range allowedMethods {
+			known = known || string(key) == a
+		}
+		if !known || typ != jsonparser.Array {
+			invalid = true
+			return nil
+		}
+		same := string(key) == string(method)
+		_, e := jsonparser.ArrayEach(val, func(p []byte, t jsonparser.ValueType, _ int, _ error) {
+			if t != jsonparser.String {
+				invalid = true
+				return
+			}
+			if bytesIndexByte(p, '\\') >= 0 {
+				out, e := jsonparser.Unescape(p, unesc[:0])
+				if e != nil {
+					invalid = true
+					return
+				}
+				p = out
+			}
+			if len(p) == 0 || p[0] != '/' {
+				invalid = true
+				return
+			}
+			if same && len(path) >= len(p) && string(path[:len(p)]) == string(p) {
+				allowed = true
+			}
+		})
+		if e != nil {
+			invalid = true
+		}
+		return nil
+	})
+	if err != nil {
+		invalid = true
+	}
+	return allowed, invalid
+}
+
+func bytesIndexByte(b []byte, c byte) int {
+	for i := range b {
+		if b[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+func upperASCII(dst []byte, s string) []byte {
+	if len(s) > cap(dst) {
+		return append(dst, '?') // no allowed method is this long
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// djangoPath is what the original matches on: iri_to_uri(request.path),
+// where request.path is the percent-decoded path. Decoding once and
+// re-encoding gives: every %XX decoded, then bytes >= 0x80 and ASCII
+// characters outside iri_to_uri's safe set written back as %XX (upper
+// case). Malformed escapes stay literal, as in urllib.
+func djangoPath(dst []byte, path string) ([]byte, bool) {
+	for i := 0; i < len(path); i++ {
+		c := path[i]
+		if c == '%' && i+2 < len(path) && isHex(path[i+1]) && isHex(path[i+2]) {
+			c = unhex(path[i+1])<<4 | unhex(path[i+2])
+			i += 2
+		}
+		if c == 0 {
+			return nil, false // NUL never reaches a Django view
+		}
+		if c >= 0x80 || !uriSafe(c) {
+			const hexd = "0123456789ABCDEF"
+			dst = append(dst, '%', hexd[c>>4], hexd[c&15])
+			continue
+		}
+		dst = append(dst, c)
+	}
+	return dst, true
+}
+
+// uriSafe reports whether iri_to_uri leaves c as is: alphanumerics,
+// "_.-~" and "/#%[]=:;$&()+,!?*@'".
+func uriSafe(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	switch c {
+	case '_', '.', '-', '~', '/', '#', '%', '[', ']', '=', ':', ';', '$', '&', '(', ')', '+', ',', '!', '?', '*', '@', '\'':
+		return true
+	}
+	return false
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0'
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
+}
