@@ -68,6 +68,15 @@ wasm-tinygo:
 	@mkdir -p $(BUILD)
 	tinygo build -o $(BUILD)/tokengate.tinygo.wasm -scheduler=none -target=wasi ./plugin/cmd/tokengate-wasm
 
+## oci: the module as a Wasm OCI image for Istio ("compat" variant: one
+## tar+gzip layer holding plugin.wasm), as build/oci/ and build/tokengate-oci.tar.
+oci: wasm
+	$(GO) run ./plugin/cmd/ocibuild -wasm $(WASM) -layout $(BUILD)/oci -tar $(BUILD)/tokengate-oci.tar
+
+## sync-sha: rewrite the module and image digests in envoy/ to match $(WASM).
+sync-sha: wasm
+	$(GO) run ./plugin/cmd/syncsha -wasm $(WASM)
+
 ## clean: remove build outputs.
 clean:
 	rm -rf $(BUILD)
