@@ -1,0 +1,44 @@
+package config
+
+import (
+	"github.com/tokengate/tokengate/plugin/policy"
+	"github.com/tokengate/tokengate/plugin/provider"
+	"github.com/tokengate/tokengate/plugin/provider/conf"
+	"github.com/tokengate/tokengate/plugin/replay"
+)
+
+// replay reads the optional "replay" object and, when the caller gave no
+// guard but a store, installs a lazily built cross-VM guard in p.deps.
+// Lazy, so configurations without single-use credentials write nothing
+// to shared data at start.
+func (p *parser) replay(o *conf.Object) {
+	cfg := replay.Config{Namespace: "tokengate"}
+	if o != nil {
+		cfg.MaxEntries = int(o.Int("max_entries", 65536, 1024, 1<<24))
+		cfg.Shards = int(o.Int("shards", 256, 1, 4096))
+		o.Done()
+	}
+	if p.deps.Replay == nil && p.deps.Shared != nil {
+		cfg.Full = p.deps.Counter("tokengate.replay.full")
+		cfg.Conflicts = p.deps.Counter("tokengate.replay.cas_conflicts")
+		p.deps.Replay = &lazyReplay{store: p.deps.Shared, cfg: cfg}
+	}
+}
+
+type lazyReplay struct {
+	store provider.SharedData
+	cfg   replay.Config
+	g     *replay.Guard
+}
+
+func (l *lazyReplay) Use(key string, now, expiresAt int64) error {
+	if l.g == nil {
+		l.g = replay.New(l.store, l.cfg)
+	}
+	return l.g.Use(key, now, expiresAt)
+}
+
+// limiter returns the rate limiter for rules with a rate_limit.
+func (p *parser) limiter() policy.Limiter {
+	return nil // wired to plugin/ratelimit in limiter.go once it exists
+}
