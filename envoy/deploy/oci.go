@@ -242,6 +242,10 @@ func WriteLayoutTar(dir, tarPath string) error {
 	if err := out.Close(); err != nil {
 		return err
 	}
+	// CreateTemp makes the file private; an image archive is not a secret.
+	if err := os.Chmod(out.Name(), 0o644); err != nil {
+		return err
+	}
 	return os.Rename(out.Name(), tarPath)
 }
 
