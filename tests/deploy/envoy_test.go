@@ -103,10 +103,10 @@ func walkAnys(m protoreflect.Message, path string, errs *[]error) {
 
 // gate is what the project requires of a bootstrap beyond Envoy's schema.
 type gate struct {
-	hcm     *hcmv3.HttpConnectionManager
-	plugin  *wasmv3.PluginConfig
-	config  []byte          // the plugin configuration text
-	envKeys map[string]bool // names passed through to the VM
+	hcm               *hcmv3.HttpConnectionManager
+	plugin            *wasmv3.PluginConfig
+	config            []byte          // the plugin configuration text
+	envKeys           map[string]bool // names passed through to the VM
 	listenerModuleSHA string
 }
 
