@@ -245,7 +245,7 @@ func TestKeyCacheIsBounded(t *testing.T) {
 type nopStore struct{ value []byte }
 
 func (s *nopStore) Get(string) ([]byte, uint32, error) { return s.value, 1, nil }
-func (s *nopStore) Set(string, []byte, uint32) error  { return nil }
+func (s *nopStore) Set(string, []byte, uint32) error   { return nil }
 
 func TestTakeDoesNotAllocate(t *testing.T) {
 	st := &nopStore{value: []byte{stateVersion, 0, 0, 0, 0, 0, 0, 0, 0}}
