@@ -1,0 +1,189 @@
+package hostsim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// PluginConfig is what Envoy's PluginConfig and VmConfig give one plugin.
+type PluginConfig struct {
+	Name   string // plugin_name; log prefix
+	RootID string // plugin_root_id
+	VMID   string // plugin_vm_id; partitions shared data and queues
+	// Configuration is buffer 7 during proxy_on_configure.
+	Configuration []byte
+	// VMConfiguration is buffer 6; its size is passed to proxy_on_vm_start.
+	VMConfiguration []byte
+	// Env is vm_config.environment_variables (WASI environ).
+	Env map[string]string
+	// Workers is the number of worker VMs (default 1). Envoy runs one VM per
+	// worker thread, each with its own memory and its own root context.
+	Workers int
+	// NoCanary skips the canary VM Envoy starts (and throws away) to
+	// validate the configuration. Keep it false for fidelity.
+	NoCanary      bool
+	FailurePolicy FailurePolicy
+	// AllowOnHeadersStopIteration mirrors the Envoy flag: when false (the
+	// default), PAUSE from a headers callback stops all iteration.
+	AllowOnHeadersStopIteration bool
+	// Upstream is the answer the main request's upstream gives when a
+	// request is forwarded (default 200, no headers, empty body).
+	Upstream *CannedResponse
+}
+
+// ErrConfigRejected is the category of StartPlugin failures where the
+// module loaded but Envoy would reject the configuration.
+var ErrConfigRejected = errors.New("hostsim: plugin configuration rejected")
+
+// StartError says why StartPlugin failed. It unwraps to ErrConfigRejected.
+type StartError struct {
+	VMStartOK   bool
+	ConfigureOK bool
+	Trap        string     // non-empty when start-up or a root callback trapped
+	Logs        []LogEntry // everything logged during the attempt
+	Worker      int        // -2 base VM, -1 canary, else worker index
+}
+
+func (e *StartError) Error() string {
+	switch {
+	case e.Trap != "":
+		return "hostsim: plugin start failed: " + e.Trap
+	case !e.VMStartOK:
+		return "hostsim: plugin start failed: proxy_on_vm_start returned false"
+	default:
+		return "hostsim: plugin start failed: proxy_on_configure returned false"
+	}
+}
+
+// Unwrap makes errors.Is(err, ErrConfigRejected) true.
+func (e *StartError) Unwrap() error { return ErrConfigRejected }
+
+// Plugin is one started plugin: its worker VMs.
+type Plugin struct {
+	host    *Host
+	cfg     PluginConfig
+	workers []*VM
+	env     []string
+}
+
+// StartPlugin starts a plugin the way Envoy does: a base VM (start-up
+// exports only), a canary VM (start-up, then context_create → vm_start →
+// configure, then discarded without on_done), then one VM per worker with
+// the same sequence. _initialize therefore runs Workers+2 times.
+//
+// On failure the error is a *StartError (ErrConfigRejected) and the plugin
+// is nil.
+func (h *Host) StartPlugin(ctx context.Context, pc PluginConfig) (*Plugin, error) {
+	if pc.Workers <= 0 {
+		pc.Workers = 1
+	}
+	pc.Configuration = append([]byte(nil), pc.Configuration...)
+	pc.VMConfiguration = append([]byte(nil), pc.VMConfiguration...)
+	p := &Plugin{host: h, cfg: pc}
+	keys := make([]string, 0, len(pc.Env))
+	for k := range pc.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // Envoy's order is unspecified; ours is stable.
+	for _, k := range keys {
+		p.env = append(p.env, k+"="+pc.Env[k])
+	}
+	base, err := p.newVM(ctx, -2, false)
+	if err != nil {
+		return nil, err
+	}
+	base.close(ctx)
+	if !pc.NoCanary {
+		canary, err := p.newVM(ctx, -1, true)
+		if err != nil {
+			return nil, err
+		}
+		canary.close(ctx) // thrown away without on_done/on_delete
+	}
+	for i := 0; i < pc.Workers; i++ {
+		v, err := p.newVM(ctx, i, true)
+		if err != nil {
+			for _, w := range p.workers {
+				w.close(ctx)
+			}
+			return nil, err
+		}
+		p.workers = append(p.workers, v)
+	}
+	return p, nil
+}
+
+// newVM instantiates the module, runs the start-up exports and, when root
+// is true, the root context sequence.
+func (p *Plugin) newVM(ctx context.Context, index int, root bool) (*VM, error) {
+	v, err := p.host.instantiate(ctx, p, index)
+	if err != nil {
+		return nil, err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.capture = &[]LogEntry{}
+	defer func() { v.capture = nil }()
+	fail := func(se *StartError) (*VM, error) {
+		se.Logs = *v.capture
+		se.Worker = index
+		v.closeLocked(ctx)
+		return nil, se
+	}
+	if !v.startup(ctx) {
+		return fail(&StartError{Trap: v.trap})
+	}
+	if !root {
+		return v, nil
+	}
+	vmOK, cfgOK := v.startRoot(ctx)
+	if v.failed {
+		return fail(&StartError{VMStartOK: vmOK, ConfigureOK: cfgOK, Trap: v.trap})
+	}
+	if !vmOK || !cfgOK {
+		return fail(&StartError{VMStartOK: vmOK, ConfigureOK: cfgOK})
+	}
+	p.host.addVM(v)
+	return v, nil
+}
+
+// Worker returns worker VM i (0-based). It panics if i is out of range,
+// like a slice index: that is a test bug, not a runtime condition.
+func (p *Plugin) Worker(i int) *VM { return p.workers[i] }
+
+// Workers returns the worker VMs.
+func (p *Plugin) Workers() []*VM { return append([]*VM(nil), p.workers...) }
+
+// Config returns the plugin configuration the plugin was started with.
+func (p *Plugin) Config() PluginConfig { return p.cfg }
+
+// Stop shuts the plugin down as on a config removal: on every live worker
+// proxy_on_done(root); if it returns true, proxy_on_delete(root);
+// otherwise the root waits for the guest's proxy_done. Then the VMs close.
+func (p *Plugin) Stop(ctx context.Context) {
+	for _, v := range p.workers {
+		v.mu.Lock()
+		v.stopRoot(ctx)
+		v.closeLocked(ctx)
+		v.mu.Unlock()
+	}
+}
+
+// SharedData reads the plugin's shared-data partition (its VMID).
+func (p *Plugin) SharedData(key string) (value []byte, cas uint32, ok bool) {
+	return p.host.SharedData(p.cfg.VMID, key)
+}
+
+func (p *Plugin) String() string { return fmt.Sprintf("plugin %q (%d workers)", p.cfg.Name, len(p.workers)) }
+
+func lower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			return strings.ToLower(s)
+		}
+	}
+	return s
+}

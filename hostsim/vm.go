@@ -1,0 +1,471 @@
+package hostsim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/tokengate/tokengate/hostsim/internal/abi"
+)
+
+type vmKey struct{}
+
+const (
+	phaseNone = iota
+	phaseStartup
+	phaseMalloc
+)
+
+// VM is one module instance: one Envoy worker's copy of the plugin, with its
+// own linear memory, context ids, ticker and pending calls.
+type VM struct {
+	host   *Host
+	plugin *Plugin
+	index  int
+	mod    api.Module
+	mallocFn api.Function
+
+	mu       sync.Mutex
+	closed   bool
+	failed   bool
+	trap     string
+	failedAt int64
+
+	phase    int
+	nextID   uint32
+	contexts map[uint32]*vmContext
+	root     *vmContext
+	cur      uint32
+	eff      uint32
+	effSet   bool
+	inConfigure bool
+	callResp *callResponse
+
+	nextToken     uint32
+	calls         []*pendingCall
+	noteMu        sync.Mutex // queueNotes may be posted from another VM's callback
+	queueNotes    []queueNote
+	pendingDelete bool // proxy_done called: on_delete after the callback
+
+	metricIDs map[uint32]*metric
+	metricSeq [3]uint32
+
+	capture    *[]LogEntry
+	transcript []HostCall
+	stats      VMStats
+}
+
+// VMStats counts what the host did to this VM (for lifecycle tests).
+type VMStats struct {
+	Initialize int // start-up export runs (1 per instance)
+	Callbacks  map[string]int
+}
+
+// vmContext is a root or stream context inside one VM.
+type vmContext struct {
+	id     uint32
+	root   *vmContext // nil for a root context
+	stream *Stream    // nil for a root context
+	// root-only state
+	tickPeriod  int64 // ns; 0 = off
+	nextTick    int64
+	statusCode  uint32
+	statusMsg   string
+	waitingDone bool
+	deleted     bool
+}
+
+func (c *vmContext) rootCtx() *vmContext {
+	if c.root != nil {
+		return c.root
+	}
+	return c
+}
+
+// instantiate creates one module instance with its own memory.
+func (h *Host) instantiate(ctx context.Context, p *Plugin, index int) (*VM, error) {
+	v := &VM{host: h, plugin: p, index: index, contexts: map[uint32]*vmContext{}, metricIDs: map[uint32]*metric{},
+		stats: VMStats{Callbacks: map[string]int{}}}
+	h.mu.Lock()
+	h.instSeq++
+	name := "vm-" + strconv.Itoa(h.instSeq)
+	h.mu.Unlock()
+	mc := wazero.NewModuleConfig().WithName(name).WithStartFunctions()
+	if h.cfg.profile == ProfileFullWASI {
+		mc = mc.WithStdout(stdioWriter{v, 1}).WithStderr(stdioWriter{v, 2}).
+			WithWalltime(func() (int64, int32) {
+				n := h.nowNanos()
+				return n / 1e9, int32(n % 1e9)
+			}, 1).WithNanotime(h.monoNanos, 1).WithSysNanosleep().WithRandSource(h.random)
+		for _, kv := range p.env {
+			k, val, _ := strings.Cut(kv, "=")
+			mc = mc.WithEnv(k, val)
+		}
+	}
+	// Instantiation itself runs no guest code (no start functions), but the
+	// wasm start section could; give it a VM so hostcalls have one.
+	v.phase = phaseStartup
+	mod, err := h.rt.InstantiateModule(context.WithValue(ctx, vmKey{}, v), h.compiled, mc)
+	v.phase = phaseNone
+	if err != nil {
+		return nil, &LoadError{Msg: "Failed to instantiate Wasm module: " + err.Error()}
+	}
+	v.mod = mod
+	v.mallocFn = mod.ExportedFunction(h.malloc)
+	return v, nil
+}
+
+type stdioWriter struct {
+	v  *VM
+	fd uint32
+}
+
+func (w stdioWriter) Write(b []byte) (int, error) {
+	msg := strings.TrimSuffix(string(b), "\n")
+	if len(b) > 0 {
+		w.v.Stdio(w.fd, msg)
+	}
+	return len(b), nil
+}
+
+// startup runs the start-up exports in the restricted phase.
+func (v *VM) startup(ctx context.Context) bool {
+	v.stats.Initialize++
+	ex := v.host.exports
+	run := func(name string, args ...uint64) bool {
+		_, ok := v.callRaw(ctx, name, phaseStartup, args...)
+		return ok
+	}
+	if ex["_initialize"] != nil {
+		if !run("_initialize") {
+			return false
+		}
+		if ex["main"] != nil {
+			return run("main", 0, 0)
+		}
+		return true
+	}
+	if ex["_start"] != nil {
+		return run("_start")
+	}
+	return true
+}
+
+// startRoot creates the root context and runs vm_start and configure.
+func (v *VM) startRoot(ctx context.Context) (vmOK, cfgOK bool) {
+	root := v.newContext(nil)
+	v.root = root
+	pc := v.plugin.cfg
+	v.inConfigure = true
+	v.callback(ctx, "proxy_on_context_create", root.id, uint64(root.id), 0)
+	v.inConfigure = false
+	if v.failed {
+		return false, false
+	}
+	r, ok := v.callback(ctx, "proxy_on_vm_start", root.id, uint64(root.id), uint64(len(pc.VMConfiguration)))
+	if v.failed || (ok && uint32(r) == 0) {
+		return false, false
+	}
+	v.inConfigure = true
+	r, ok = v.callback(ctx, "proxy_on_configure", root.id, uint64(root.id), uint64(len(pc.Configuration)))
+	v.inConfigure = false
+	if v.failed || (ok && uint32(r) == 0) {
+		return true, false
+	}
+	return true, true
+}
+
+// stopRoot runs proxy_on_done (and proxy_on_delete when it returns true).
+func (v *VM) stopRoot(ctx context.Context) {
+	if v.failed || v.closed || v.root == nil || v.root.deleted {
+		return
+	}
+	r, ok := v.callback(ctx, "proxy_on_done", v.root.id, uint64(v.root.id))
+	if !ok || uint32(r) != 0 {
+		v.deleteRoot(ctx)
+		return
+	}
+	v.root.waitingDone = true
+}
+
+func (v *VM) deleteRoot(ctx context.Context) {
+	if v.root.deleted {
+		return
+	}
+	v.root.deleted = true
+	v.root.waitingDone = false
+	v.callback(ctx, "proxy_on_delete", v.root.id, uint64(v.root.id))
+}
+
+func (v *VM) newContext(root *vmContext) *vmContext {
+	v.nextID++
+	c := &vmContext{id: v.nextID, root: root}
+	v.contexts[c.id] = c
+	return c
+}
+
+func (v *VM) close(ctx context.Context) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.closeLocked(ctx)
+}
+
+func (v *VM) closeLocked(ctx context.Context) {
+	if v.closed {
+		return
+	}
+	v.closed = true
+	v.host.removeVM(v)
+	if v.mod != nil {
+		_ = v.mod.Close(ctx)
+	}
+}
+
+// callback calls an exported callback with ctxID as the current context.
+// ok is false when the export is absent or the VM has failed (then the
+// caller applies Envoy's default).
+func (v *VM) callback(ctx context.Context, name string, ctxID uint32, args ...uint64) (uint64, bool) {
+	if v.failed || v.closed {
+		return 0, false
+	}
+	if v.host.exports[name] == nil {
+		return 0, false
+	}
+	v.stats.Callbacks[name]++
+	prevCur, prevEff, prevSet := v.cur, v.eff, v.effSet
+	v.cur, v.eff, v.effSet = ctxID, 0, false
+	r, ok := v.callRaw(ctx, name, phaseNone, args...)
+	v.cur, v.eff, v.effSet = prevCur, prevEff, prevSet
+	if v.pendingDelete && v.root != nil {
+		v.pendingDelete = false
+		v.deleteRoot(ctx)
+	}
+	return r, ok
+}
+
+// callRaw calls an export; a trap marks the VM failed.
+func (v *VM) callRaw(ctx context.Context, name string, phase int, args ...uint64) (uint64, bool) {
+	fn := v.mod.ExportedFunction(name)
+	if fn == nil {
+		return 0, false
+	}
+	prev := v.phase
+	v.phase = phase
+	res, err := fn.Call(context.WithValue(ctx, vmKey{}, v), args...)
+	v.phase = prev
+	if err != nil {
+		v.markFailed(name, err)
+		return 0, false
+	}
+	if len(res) > 0 {
+		return res[0], true
+	}
+	return 0, true
+}
+
+// markFailed records a trap: the VM gets no further callbacks.
+func (v *VM) markFailed(export string, err error) {
+	if v.failed {
+		return
+	}
+	msg := err.Error()
+	var rc *restrictedCallError
+	if errors.As(err, &rc) && !strings.Contains(msg, "restricted_callback") {
+		msg = rc.Error() + ": " + msg
+	}
+	v.failed = true
+	v.failedAt = v.host.nowNanos()
+	v.trap = "Function: " + export + " failed: " + msg
+	v.log(LogCritical, v.trap)
+}
+
+// Failed reports whether the VM trapped, and the trap text.
+func (v *VM) Failed() (bool, string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.failed, v.trap
+}
+
+// Index returns the worker index.
+func (v *VM) Index() int { return v.index }
+
+// RootContextID returns the id of this VM's root context (1 for the first
+// plugin in a VM).
+func (v *VM) RootContextID() uint32 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.root == nil {
+		return 0
+	}
+	return v.root.id
+}
+
+// Stats returns counts of start-up runs and callbacks made on this VM.
+func (v *VM) Stats() VMStats {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	s := VMStats{Initialize: v.stats.Initialize, Callbacks: map[string]int{}}
+	for k, n := range v.stats.Callbacks {
+		s.Callbacks[k] = n
+	}
+	return s
+}
+
+// Transcript returns and clears the recorded hostcalls
+// (Config.WithTranscript).
+func (v *VM) Transcript() []HostCall {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	t := v.transcript
+	v.transcript = nil
+	return t
+}
+
+// log records a message if the proxy's level lets it through.
+func (v *VM) log(level LogLevel, msg string) {
+	if level < v.host.cfg.logLevel {
+		return
+	}
+	e := LogEntry{Level: level, Message: msg, Plugin: v.plugin.cfg.Name, Worker: v.index, Context: v.cur}
+	if v.capture != nil {
+		*v.capture = append(*v.capture, e)
+	}
+	v.host.mu.Lock()
+	v.host.logs = append(v.host.logs, e)
+	v.host.mu.Unlock()
+}
+
+// envoy.Host implementation for the WASI stubs.
+
+// Stdio logs fd 1 at info and fd 2 at error, as Envoy does.
+func (v *VM) Stdio(fd uint32, msg string) {
+	if fd == 2 {
+		v.log(LogError, msg)
+		return
+	}
+	v.log(LogInfo, msg)
+}
+
+// Environ returns the plugin's environment as KEY=VALUE.
+func (v *VM) Environ() []string { return v.plugin.env }
+
+// WallNanos is the test clock.
+func (v *VM) WallNanos() int64 { return v.host.nowNanos() }
+
+// MonoNanos is real elapsed time plus test-clock advances.
+func (v *VM) MonoNanos() int64 { return v.host.monoNanos() }
+
+// Random fills p from the configured source.
+func (v *VM) Random(p []byte) { _, _ = io.ReadFull(v.host.random, p) }
+
+// ErrorHook is Envoy's context error hook: a trace log.
+func (v *VM) ErrorHook(msg string) { v.log(LogTrace, msg) }
+
+// effective returns the context hostcalls act on.
+func (v *VM) effective() *vmContext {
+	if v.effSet {
+		if c, ok := v.contexts[v.eff]; ok {
+			return c
+		}
+	}
+	if c, ok := v.contexts[v.cur]; ok {
+		return c
+	}
+	return nil
+}
+
+// ---- guest memory helpers ----
+
+// read copies size bytes at ptr; ok is false when out of bounds.
+func read(m api.Module, ptr, size uint32) ([]byte, bool) {
+	if size == 0 {
+		return nil, true
+	}
+	b, ok := m.Memory().Read(ptr, size)
+	if !ok {
+		return nil, false
+	}
+	return append([]byte(nil), b...), true
+}
+
+func readString(m api.Module, ptr, size uint32) (string, bool) {
+	b, ok := read(m, ptr, size)
+	return string(b), ok
+}
+
+// writeOut hands data to the guest: allocate with the guest allocator,
+// copy, then write the pointer and size. Empty data is (0, 0) without
+// allocating.
+func (v *VM) writeOut(ctx context.Context, m api.Module, ptrPtr, sizePtr uint32, data []byte) abi.Status {
+	if len(data) == 0 {
+		if !m.Memory().WriteUint32Le(ptrPtr, 0) || !m.Memory().WriteUint32Le(sizePtr, 0) {
+			return abi.InvalidMemoryAccess
+		}
+		return abi.OK
+	}
+	ptr, st := v.alloc(ctx, uint32(len(data)))
+	if st != abi.OK {
+		return st
+	}
+	mem := m.Memory()
+	if !mem.Write(ptr, data) || !mem.WriteUint32Le(ptrPtr, ptr) || !mem.WriteUint32Le(sizePtr, uint32(len(data))) {
+		return abi.InvalidMemoryAccess
+	}
+	return abi.OK
+}
+
+// alloc calls the guest allocator in the restricted malloc phase. A trap
+// inside it propagates as a trap of the calling callback.
+func (v *VM) alloc(ctx context.Context, size uint32) (uint32, abi.Status) {
+	if v.mallocFn == nil {
+		return 0, abi.InvalidMemoryAccess
+	}
+	prevPhase := v.phase
+	prevCur := v.cur
+	v.phase = phaseMalloc
+	v.cur = 0 // the allocator runs with the VM context current
+	res, err := v.mallocFn.Call(ctx, uint64(size))
+	v.phase = prevPhase
+	v.cur = prevCur
+	if err != nil {
+		panic(fmt.Errorf("%s: %w", v.host.malloc, err))
+	}
+	if len(res) == 0 || uint32(res[0]) == 0 {
+		return 0, abi.InvalidMemoryAccess
+	}
+	return uint32(res[0]), abi.OK
+}
+
+func nowUnix(v *VM) time.Time { return time.Unix(0, v.host.nowNanos()) }
+
+// postQueueNote posts on_queue_ready to this VM's event loop.
+func (v *VM) postQueueNote(n queueNote) {
+	v.noteMu.Lock()
+	v.queueNotes = append(v.queueNotes, n)
+	v.noteMu.Unlock()
+}
+
+func (v *VM) popQueueNote() (queueNote, bool) {
+	v.noteMu.Lock()
+	defer v.noteMu.Unlock()
+	if len(v.queueNotes) == 0 {
+		return queueNote{}, false
+	}
+	n := v.queueNotes[0]
+	v.queueNotes = v.queueNotes[1:]
+	return n, true
+}
+
+func (v *VM) hasQueueNotes() bool {
+	v.noteMu.Lock()
+	defer v.noteMu.Unlock()
+	return len(v.queueNotes) > 0
+}
