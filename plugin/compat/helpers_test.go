@@ -140,12 +140,14 @@ type buildError struct {
 
 func (e *buildError) Error() string { return e.err.Error() + "\n" + e.out }
 
-// builtPlugin returns build/tokengate.raw.wasm when `make wasm` has run.
+// builtPlugin returns build/tokengate.raw.wasm when `make wasm` has run,
+// else nil (the Go guest still covers the real toolchain's output).
 func builtPlugin(t testing.TB) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "..", "build", "tokengate.raw.wasm"))
 	if err != nil {
-		t.Skipf("build/tokengate.raw.wasm not present (run make wasm): %v", err)
+		t.Logf("build/tokengate.raw.wasm not present (run make wasm to include it): %v", err)
+		return nil
 	}
 	return b
 }
