@@ -6,6 +6,7 @@ import (
 	"github.com/tokengate/tokengate/plugin/policy"
 	"github.com/tokengate/tokengate/plugin/provider"
 	"github.com/tokengate/tokengate/plugin/provider/conf"
+	"github.com/tokengate/tokengate/plugin/ratelimit"
 )
 
 // rule reads one rule; nil when it has errors (already recorded).
@@ -317,11 +318,11 @@ func rateLimit(o *conf.Object) *policy.RateLimit {
 	if !o.Has("per_second") {
 		o.Fail("per_second", "is required")
 	}
-	rl.PerSecond = o.Float("per_second", 0, 0, 1e6)
-	if o.Has("per_second") && rl.PerSecond <= 0 {
-		o.Fail("per_second", "must be greater than 0 (remove rate_limit to allow everything)")
+	rl.PerSecond = o.Float("per_second", 0, 0, ratelimit.MaxPerSecond)
+	if o.Has("per_second") && rl.PerSecond < ratelimit.MinPerSecond {
+		o.Fail("per_second", "must be at least "+strconv.FormatFloat(ratelimit.MinPerSecond, 'g', -1, 64)+" (remove rate_limit to allow everything)")
 	}
-	rl.Burst = o.Int("burst", 0, 1, 1e9)
+	rl.Burst = o.Int("burst", 0, 1, ratelimit.MaxBurst)
 	if rl.Burst == 0 {
 		rl.Burst = int64(rl.PerSecond)
 		if rl.Burst < 1 {

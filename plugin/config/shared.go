@@ -4,6 +4,7 @@ import (
 	"github.com/tokengate/tokengate/plugin/policy"
 	"github.com/tokengate/tokengate/plugin/provider"
 	"github.com/tokengate/tokengate/plugin/provider/conf"
+	"github.com/tokengate/tokengate/plugin/ratelimit"
 	"github.com/tokengate/tokengate/plugin/replay"
 )
 
@@ -38,7 +39,20 @@ func (l *lazyReplay) Use(key string, now, expiresAt int64) error {
 	return l.g.Use(key, now, expiresAt)
 }
 
-// limiter returns the rate limiter for rules with a rate_limit.
+// limiter returns the rate limiter for rules with a rate_limit: token
+// buckets in the shared store, so every worker VM counts against the same
+// bucket. Without a store (tools, tests) the buckets are VM-local memory.
 func (p *parser) limiter() policy.Limiter {
-	return nil // wired to plugin/ratelimit in limiter.go once it exists
+	store := p.deps.Shared
+	if store == nil {
+		store = &provider.MemSharedData{}
+	}
+	return limiterAdapter{ratelimit.New(store, "rules")}
+}
+
+// limiterAdapter lets policy (which imports only provider) use ratelimit.
+type limiterAdapter struct{ l *ratelimit.Limiter }
+
+func (a limiterAdapter) Take(key string, perSecond float64, burst int64, now int64) (bool, int64) {
+	return a.l.Take(key, ratelimit.Limit{PerSecond: perSecond, Burst: burst}, now)
 }

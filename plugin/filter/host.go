@@ -1,16 +1,66 @@
 package filter
 
-// This is the only file of the package that names the proxy-wasm runtime
-// package. It points at SDK v0.24 directly until the project facade
-// (plugin/internal/proxywasm) lands; switching is a one-line import change.
+// Everything the filter needs from the host beyond the facade's plain calls:
+// the shared-data adapter, metric wrappers and the VM environment.
 
 import (
-	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
+	"errors"
+	"os"
+
+	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
+	"github.com/tokengate/tokengate/plugin/internal/proxywasm"
+	"github.com/tokengate/tokengate/plugin/provider"
 )
 
-// host is the set of runtime calls the filter makes, bound once so the rest
-// of the package never imports the runtime package by name.
-var (
-	hostGetPluginConfiguration = proxywasm.GetPluginConfiguration
-	hostLogCritical            = proxywasm.LogCritical
-)
+// hostShared is provider.SharedData over proxy_get/set_shared_data.
+type hostShared struct{}
+
+func (hostShared) Get(key string) ([]byte, uint32, error) {
+	v, cas, err := proxywasm.GetSharedData(key)
+	switch {
+	case err == nil:
+		return v, cas, nil
+	case errors.Is(err, types.ErrorStatusNotFound):
+		return nil, 0, provider.ErrNotFound
+	}
+	return nil, 0, err
+}
+
+func (hostShared) Set(key string, value []byte, cas uint32) error {
+	err := proxywasm.SetSharedData(key, value, cas)
+	if errors.Is(err, types.ErrorStatusCasMismatch) {
+		return provider.ErrCasMismatch
+	}
+	return err
+}
+
+// counter adapts a host counter; the host refuses deltas <= 0 (and the SDK
+// panics on refusals), so those are dropped here.
+type counter struct{ m proxywasm.MetricCounter }
+
+func (c counter) Increment(d int64) {
+	if d > 0 {
+		c.m.Increment(uint64(d))
+	}
+}
+
+// gauge adapts a host gauge, which can only be added to: Set adds the
+// difference to the last value this VM set. Envoy aggregates gauges
+// process-wide, so with several workers the value is the sum of theirs.
+type gauge struct {
+	m    proxywasm.MetricGauge
+	last int64
+}
+
+func (g *gauge) Set(v int64) {
+	if d := v - g.last; d != 0 {
+		g.m.Add(d)
+		g.last = v
+	}
+}
+
+// osEnv reads the VM environment: under wasip1 that is Envoy's
+// vm_config.environment_variables, natively the test process environment.
+type osEnv struct{}
+
+func (osEnv) Lookup(name string) (string, bool) { return os.LookupEnv(name) }

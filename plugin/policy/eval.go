@@ -285,10 +285,17 @@ func (e *Evaluation) limitKey(by KeyBy) string {
 	case BySubject:
 		return e.rule.Name + "|s|" + id.Provider + "|" + id.Subject
 	default:
-		if e.req.Source.IsValid() {
-			return e.rule.Name + "|a|" + e.req.Source.String()
+		a := e.req.Source.Unmap()
+		if !a.IsValid() {
+			return e.rule.Name + "|a|unknown"
 		}
-		return e.rule.Name + "|a|unknown"
+		if a.Is6() {
+			// One host or customer usually holds a whole /64: count it
+			// as one client, or it could rotate through 2^64 buckets.
+			p, _ := a.WithZone("").Prefix(64)
+			return e.rule.Name + "|a|" + p.String()
+		}
+		return e.rule.Name + "|a|" + a.String()
 	}
 }
 

@@ -240,8 +240,11 @@ func TestRateLimit(t *testing.T) {
 	a.Source = netip.MustParseAddr("203.0.113.9")
 	pol.Start(a)
 	pol.Start(req("GET", "/a"))
-	want := []string{"subj|s|key|bot", "", "src|a|203.0.113.9", "src|a|unknown"}
-	if len(lim.keys) != 4 || lim.keys[0] != want[0] || lim.keys[2] != want[2] || lim.keys[3] != want[3] {
+	a6 := req("GET", "/a")
+	a6.Source = netip.MustParseAddr("2001:db8:1:2:3:4:5:6")
+	pol.Start(a6)
+	want := []string{"subj|s|key|bot", "", "src|a|203.0.113.9", "src|a|unknown", "src|a|2001:db8:1:2::/64"}
+	if len(lim.keys) != 5 || lim.keys[0] != want[0] || lim.keys[2] != want[2] || lim.keys[3] != want[3] || lim.keys[4] != want[4] {
 		t.Fatalf("keys %q", lim.keys)
 	}
 	if k := lim.keys[1]; len(k) != len("cred|c|key|")+32 || k[:11] != "cred|c|key|" {
