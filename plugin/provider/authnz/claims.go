@@ -236,7 +236,8 @@ func (p *Policy) check(c *Claims, req *provider.Request) error {
 		return ErrAudience
 	}
 	if p.CheckIP {
-		a, err := netip.ParseAddr(string(c.Ipa))
+		// The view is only parsed and compared here, never kept.
+		a, err := netip.ParseAddr(unsafeString(c.Ipa))
 		if err != nil || !req.Source.IsValid() || a.Unmap() != req.Source.Unmap() {
 			return ErrIP
 		}

@@ -10,3 +10,12 @@ func unsafeBytes(s string) []byte {
 	}
 	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
+
+// unsafeString views b as a string without copying. The result must not
+// outlive b's contents.
+func unsafeString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
