@@ -1,6 +1,7 @@
 package config
 
 import (
+	"github.com/tokengate/tokengate/plugin/provider/apikey"
 	"github.com/tokengate/tokengate/plugin/provider/iprule"
 	"github.com/tokengate/tokengate/plugin/provider/rollingcode"
 )
@@ -8,7 +9,7 @@ import (
 // kinds maps a provider's "type" to its constructor. This file holds only
 // the map: each credential scheme adds one line here.
 var kinds = map[string]Constructor{
-	// "api_key":   apikey.FromConfig, // enabled once plugin/provider/apikey is committed
+	"api_key":      apikey.FromConfig,
 	"ip_rule":      iprule.FromConfig,
 	"rolling_code": rollingcode.FromConfig,
 }
