@@ -1,0 +1,5 @@
+//go:build !tinygo
+
+package broken
+
+const answer = 42
