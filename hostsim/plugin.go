@@ -177,7 +177,9 @@ func (p *Plugin) SharedData(key string) (value []byte, cas uint32, ok bool) {
 	return p.host.SharedData(p.cfg.VMID, key)
 }
 
-func (p *Plugin) String() string { return fmt.Sprintf("plugin %q (%d workers)", p.cfg.Name, len(p.workers)) }
+func (p *Plugin) String() string {
+	return fmt.Sprintf("plugin %q (%d workers)", p.cfg.Name, len(p.workers))
+}
 
 func lower(s string) string {
 	for i := 0; i < len(s); i++ {

@@ -121,7 +121,7 @@ type Stream struct {
 	reqBody, respBody                                  []byte
 	haveReqTrailers, haveRespTrailers                  bool
 
-	reqHeadersAvail, reqTrailersAvail, reqBodyAvail     bool
+	reqHeadersAvail, reqTrailersAvail, reqBodyAvail    bool
 	respHeadersAvail, respTrailersAvail, respBodyAvail bool
 	inLog                                              bool
 
@@ -132,11 +132,11 @@ type Stream struct {
 	inReplyPath           bool
 	trapped               bool
 
-	filterState map[string][]byte
-	start       int64 // request.time, unix ns
-	callouts    []*Callout
+	filterState    map[string][]byte
+	start          int64 // request.time, unix ns
+	callouts       []*Callout
 	responseStatus int
-	completed   bool
+	completed      bool
 }
 
 // NewStream prepares a stream for req on this VM. Its context is created
@@ -404,7 +404,9 @@ func (s *Stream) wait(ctx context.Context, res *Result, paused *bool) bool {
 	return s.stopped(ctx, res) || s.pausedForever(ctx, res, *paused)
 }
 
-func (s *Stream) finishedEarly() bool { return s.reply != nil && !s.inReplyPath || s.reset || s.trapped }
+func (s *Stream) finishedEarly() bool {
+	return s.reply != nil && !s.inReplyPath || s.reset || s.trapped
+}
 
 func (s *Stream) pausedForever(ctx context.Context, res *Result, paused bool) bool {
 	if !paused {

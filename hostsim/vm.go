@@ -27,10 +27,10 @@ const (
 // VM is one module instance: one Envoy worker's copy of the plugin, with its
 // own linear memory, context ids, ticker and pending calls.
 type VM struct {
-	host   *Host
-	plugin *Plugin
-	index  int
-	mod    api.Module
+	host     *Host
+	plugin   *Plugin
+	index    int
+	mod      api.Module
 	mallocFn api.Function
 
 	mu       sync.Mutex
@@ -39,15 +39,15 @@ type VM struct {
 	trap     string
 	failedAt int64
 
-	phase    int
-	nextID   uint32
-	contexts map[uint32]*vmContext
-	root     *vmContext
-	cur      uint32
-	eff      uint32
-	effSet   bool
+	phase       int
+	nextID      uint32
+	contexts    map[uint32]*vmContext
+	root        *vmContext
+	cur         uint32
+	eff         uint32
+	effSet      bool
 	inConfigure bool
-	callResp *callResponse
+	callResp    *callResponse
 
 	nextToken     uint32
 	calls         []*pendingCall

@@ -239,7 +239,7 @@ var funcs = map[string]Func{
 		h.ErrorHook("wasi proc_exit called")
 	}},
 	"sched_yield": constant(nil, errnoSuccess),
-	"poll_oneoff":  constant(p(i32, i32, i32, i32), errnoNosys),
+	"poll_oneoff": constant(p(i32, i32, i32, i32), errnoNosys),
 	// Rows below exist only after #533.
 	"fd_advise":             constant(p(i32, i64, i64, i32), errnoSuccess),
 	"fd_allocate":           stdioOnly(p(i32, i64, i64)),

@@ -1,0 +1,78 @@
+package hostsim_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+	"testing"
+)
+
+// Test guests live in testdata/guests/<name> as Go sources. They are
+// compiled here (wasip1, c-shared, as the plugin is) and cached under the
+// user cache directory, keyed by the hash of their sources and the Go
+// version, so repeated runs do not rebuild.
+
+var (
+	guestMu    sync.Mutex
+	guestCache = map[string][]byte{}
+)
+
+func guest(t testing.TB, name string) []byte {
+	t.Helper()
+	guestMu.Lock()
+	defer guestMu.Unlock()
+	if b, ok := guestCache[name]; ok {
+		return b
+	}
+	dir := filepath.Join("testdata", "guests", name)
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("guest %s: no sources in %s", name, dir)
+	}
+	sort.Strings(files)
+	h := sha256.New()
+	h.Write([]byte(runtime.Version()))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Write([]byte(f))
+		h.Write(b)
+	}
+	sum := hex.EncodeToString(h.Sum(nil))[:24]
+	cacheDir, err := os.UserCacheDir()
+	if err != nil {
+		cacheDir = os.TempDir()
+	}
+	cacheDir = filepath.Join(cacheDir, "tokengate-hostsim-guests")
+	out := filepath.Join(cacheDir, name+"-"+sum+".wasm")
+	if b, err := os.ReadFile(out); err == nil {
+		guestCache[name] = b
+		return b
+	}
+	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tmp := out + ".tmp" + sum
+	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	cmd := exec.Command(goBin, "build", "-buildmode=c-shared", "-trimpath", "-o", tmp, "./"+dir)
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building guest %s: %v\n%s", name, err, msg)
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	guestCache[name] = b
+	return b
+}
