@@ -68,6 +68,7 @@ import (
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
 	"github.com/tokengate/tokengate/plugin/config"
 	"github.com/tokengate/tokengate/plugin/internal/proxywasm"
+	"github.com/tokengate/tokengate/plugin/internal/shared"
 	"github.com/tokengate/tokengate/plugin/provider"
 	"github.com/tokengate/tokengate/plugin/provider/conf"
 )
@@ -139,7 +140,7 @@ func (p *pluginContext) OnPluginStart(int) (status types.OnPluginStartStatus) {
 		data = nil
 	}
 	deps := provider.Deps{
-		Shared:      hostShared{},
+		Shared:      shared.Data{},
 		CounterFunc: func(name string) provider.Counter { return counter{proxywasm.DefineCounterMetric(name)} },
 		GaugeFunc:   func(name string) provider.Gauge { return &gauge{m: proxywasm.DefineGaugeMetric(name)} },
 	}

@@ -125,7 +125,7 @@ func TestForwardWithIdentity(t *testing.T) {
 	id := host.InitializeHttpContext()
 	act := host.CallOnRequestHeaders(id, request("GET", "/api/items?key=secret&limit=5",
 		[2]string{"x-key", "ok:bot-7"},
-		[2]string{"x-tokengate-subject", "admin"},  // forged
+		[2]string{"x-tokengate-subject", "admin"},   // forged
 		[2]string{"x-tokengate-anything", "forged"}, // forged by prefix
 		[2]string{"x-user", "root"},                 // in the remove list
 		[2]string{"x-key-owner", "someone-else"},    // a provider header

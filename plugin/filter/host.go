@@ -1,38 +1,14 @@
 package filter
 
 // Everything the filter needs from the host beyond the facade's plain calls:
-// the shared-data adapter, metric wrappers and the VM environment.
+// metric wrappers and the VM environment (shared data comes from
+// plugin/internal/shared).
 
 import (
-	"errors"
 	"os"
 
-	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
 	"github.com/tokengate/tokengate/plugin/internal/proxywasm"
-	"github.com/tokengate/tokengate/plugin/provider"
 )
-
-// hostShared is provider.SharedData over proxy_get/set_shared_data.
-type hostShared struct{}
-
-func (hostShared) Get(key string) ([]byte, uint32, error) {
-	v, cas, err := proxywasm.GetSharedData(key)
-	switch {
-	case err == nil:
-		return v, cas, nil
-	case errors.Is(err, types.ErrorStatusNotFound):
-		return nil, 0, provider.ErrNotFound
-	}
-	return nil, 0, err
-}
-
-func (hostShared) Set(key string, value []byte, cas uint32) error {
-	err := proxywasm.SetSharedData(key, value, cas)
-	if errors.Is(err, types.ErrorStatusCasMismatch) {
-		return provider.ErrCasMismatch
-	}
-	return err
-}
 
 // counter adapts a host counter; the host refuses deltas <= 0 (and the SDK
 // panics on refusals), so those are dropped here.
