@@ -149,7 +149,7 @@ func FromConfig(name string, o *conf.Object, d provider.Deps) provider.Provider 
 	p.keys = make(map[[sha256.Size]byte]*entry, len(keys))
 	ids := make(map[string]bool, len(keys))
 	for _, k := range keys {
-		e := readKey(k, d, name)
+		e := readKey(k, d)
 		if e == nil {
 			continue
 		}
@@ -171,7 +171,7 @@ func FromConfig(name string, o *conf.Object, d provider.Deps) provider.Provider 
 	return p
 }
 
-func readKey(k *conf.Object, d provider.Deps, provName string) *entry {
+func readKey(k *conf.Object, d provider.Deps) *entry {
 	before := len(k.Errs().List)
 	e := &entry{}
 	e.id = k.RequiredString("id")
@@ -194,7 +194,7 @@ func readKey(k *conf.Object, d provider.Deps, provName string) *entry {
 	}
 	e.expiresAt = readExpiry(k)
 	if e.expiresAt == 0 && len(k.Errs().List) == before {
-		d.Warn("api_key " + provName + ": key " + strconv.Quote(e.id) + " never expires")
+		d.Warn("key " + strconv.Quote(e.id) + " never expires")
 	}
 	srcs := k.Strings("sources")
 	if len(srcs) > maxSources {

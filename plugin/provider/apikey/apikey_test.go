@@ -100,7 +100,7 @@ func TestNeverExpiringKeyIsWarned(t *testing.T) {
 	if msg != "" {
 		t.Fatal(msg)
 	}
-	if len(warns) != 1 || warns[0] != `api_key keys: key "forever" never expires` {
+	if len(warns) != 1 || warns[0] != `key "forever" never expires` {
 		t.Fatalf("warnings = %q", warns)
 	}
 }
