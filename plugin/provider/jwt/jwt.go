@@ -262,12 +262,8 @@ func (p *Provider) verifyToken(tok string, now int64, mayCallout bool) (provider
 	if err != nil {
 		return provider.Identity{}, err
 	}
-	cands, err := p.candidates(&t, &c, now)
+	cands, err := p.candidates(&t, &c, now, mayCallout)
 	if err != nil {
-		if nc, ok := err.(*provider.NeedCallout); ok && !mayCallout {
-			_ = nc
-			return provider.Identity{}, errNoKey
-		}
 		if nc, ok := err.(*provider.NeedCallout); ok {
 			return provider.Identity{}, p.resumeAfter(nc, tok, now)
 		}
@@ -304,7 +300,9 @@ func (p *Provider) resumeAfter(nc *provider.NeedCallout, tok string, now int64) 
 }
 
 // candidates returns the keys that may have signed t, or a refusal.
-func (p *Provider) candidates(t *parsed, c *claims, now int64) ([]*keys.Key, error) {
+// With mayRefresh, an unknown kid or a missing key set may return the
+// remote's rate-limited refresh callout.
+func (p *Provider) candidates(t *parsed, c *claims, now int64, mayRefresh bool) ([]*keys.Key, error) {
 	if p.clients != nil {
 		if !c.hasClient {
 			return nil, errNoClient
@@ -324,8 +322,10 @@ func (p *Provider) candidates(t *parsed, c *claims, now int64) ([]*keys.Key, err
 				if k != nil {
 					out = append(out, k)
 				} else if len(cl.keys) == 0 && len(out) == 0 {
-					if nc := cl.remote.Refresh(now); nc != nil {
-						return nil, nc
+					if mayRefresh {
+						if nc := cl.remote.Refresh(now); nc != nil {
+							return nil, nc
+						}
 					}
 					if err != nil {
 						return nil, err
@@ -358,8 +358,10 @@ func (p *Provider) candidates(t *parsed, c *claims, now int64) ([]*keys.Key, err
 		if k != nil {
 			return []*keys.Key{k}, nil
 		}
-		if nc := p.remote.Refresh(now); nc != nil {
-			return nil, nc
+		if mayRefresh {
+			if nc := p.remote.Refresh(now); nc != nil {
+				return nil, nc
+			}
 		}
 		if err != nil {
 			return nil, err
