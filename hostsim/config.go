@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/tetratelabs/wazero"
+
 	"github.com/tokengate/tokengate/hostsim/internal/envoy"
 )
 
@@ -86,6 +88,7 @@ type Config struct {
 	properties map[string][]byte
 	random     io.Reader
 	transcript bool
+	cache      wazero.CompilationCache
 }
 
 func (c Config) clone() Config {
@@ -167,3 +170,11 @@ const (
 	// freshly started VM; inside the backoff it behaves like FailClosed.
 	FailReload
 )
+
+// WithCompilationCache shares compiled code between Hosts (e.g. across the
+// tests of a package), which saves most of New's cost for large modules.
+func (c Config) WithCompilationCache(cache wazero.CompilationCache) Config {
+	n := c.clone()
+	n.cache = cache
+	return n
+}

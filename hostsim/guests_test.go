@@ -10,7 +10,18 @@ import (
 	"sort"
 	"sync"
 	"testing"
+
+	"github.com/tetratelabs/wazero"
+
+	"github.com/tokengate/tokengate/hostsim"
 )
+
+// compileCache is shared by every Host the tests create: compiling a Go
+// guest is most of a Host's start-up cost.
+var compileCache = wazero.NewCompilationCache()
+
+// cfg is the base configuration of the tests.
+func cfg() hostsim.Config { return hostsim.Config{}.WithCompilationCache(compileCache) }
 
 // Test guests live in testdata/guests/<name> as Go sources. They are
 // compiled here (wasip1, c-shared, as the plugin is) and cached under the

@@ -92,7 +92,11 @@ func New(ctx context.Context, wasm []byte, cfg Config) (*Host, error) {
 		h.random = rand.Reader
 	}
 	// 1 GiB, V8's limit.
-	h.rt = wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithMemoryLimitPages(16384))
+	rc := wazero.NewRuntimeConfig().WithMemoryLimitPages(16384)
+	if cfg.cache != nil {
+		rc = rc.WithCompilationCache(cfg.cache)
+	}
+	h.rt = wazero.NewRuntimeWithConfig(ctx, rc)
 	compiled, err := h.rt.CompileModule(ctx, wasm)
 	if err != nil {
 		h.rt.Close(ctx)

@@ -289,6 +289,17 @@ func onRequestHeaders(id, n, eos uint32) uint32 {
 	case "shared-inc":
 		attempts := sharedIncrement("counter")
 		addHeader(0, "x-attempts", itoa(attempts))
+	case "cas-get":
+		// First half of a CAS update, finished by "cas-set" in a later
+		// request: lets a test interleave another worker in between.
+		k := []byte("counter")
+		var p, n uint32
+		proxyGetSharedData(ptr(k), uint32(len(k)), unsafe.Pointer(&p), unsafe.Pointer(&n), unsafe.Pointer(&heldCAS))
+		take(p, n)
+	case "cas-set":
+		k, v := []byte("counter"), []byte("from-held-cas")
+		st := proxySetSharedData(ptr(k), uint32(len(k)), ptr(v), uint32(len(v)), heldCAS)
+		addHeader(0, "x-set-status", itoa(st))
 	case "enqueue":
 		d := []byte("hello")
 		proxyEnqueue(queueID, ptr(d), uint32(len(d)))

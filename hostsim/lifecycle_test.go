@@ -1,0 +1,375 @@
+package hostsim_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tokengate/tokengate/hostsim"
+)
+
+// start loads the conformance guest and starts a plugin on it.
+func start(t *testing.T, c hostsim.Config, pc hostsim.PluginConfig) (*hostsim.Host, *hostsim.Plugin) {
+	t.Helper()
+	ctx := context.Background()
+	h, err := hostsim.New(ctx, guest(t, "conformance"), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close(ctx) })
+	p, err := h.StartPlugin(ctx, pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, p
+}
+
+func messages(logs []hostsim.LogEntry) []string {
+	out := make([]string, len(logs))
+	for i, l := range logs {
+		out[i] = l.Message
+	}
+	return out
+}
+
+func header(h [][2]string, k string) (string, bool) {
+	for _, kv := range h {
+		if kv[0] == k {
+			return kv[1], true
+		}
+	}
+	return "", false
+}
+
+func TestStartSequencePerVM(t *testing.T) {
+	h, p := start(t, cfg(), hostsim.PluginConfig{Name: "life", Configuration: []byte("cfg-text"),
+		VMConfiguration: []byte("vmc"), Workers: 3})
+	// canary + 3 workers each run context_create → vm_start → configure.
+	var seq []string
+	for _, l := range h.Logs() {
+		if strings.HasPrefix(l.Message, "vm_start") || strings.HasPrefix(l.Message, "configure") || strings.HasPrefix(l.Message, "context_create") {
+			seq = append(seq, fmt.Sprintf("%d:%s", l.Worker, l.Message))
+		}
+	}
+	var want []string
+	for _, w := range []int{-1, 0, 1, 2} {
+		want = append(want, fmt.Sprintf("%d:context_create 1 0", w), fmt.Sprintf("%d:vm_start 1 3 vmc", w),
+			fmt.Sprintf("%d:configure 1 8 st=0 cfg-text", w))
+	}
+	if strings.Join(seq, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("start sequence:\n%s\nwant:\n%s", strings.Join(seq, "\n"), strings.Join(want, "\n"))
+	}
+	for i, w := range p.Workers() {
+		if got := w.Stats().Initialize; got != 1 {
+			t.Errorf("worker %d ran start-up %d times, want 1", i, got)
+		}
+		if w.RootContextID() != 1 {
+			t.Errorf("worker %d root id = %d", i, w.RootContextID())
+		}
+	}
+}
+
+func TestStartRejected(t *testing.T) {
+	ctx := context.Background()
+	h, err := hostsim.New(ctx, guest(t, "conformance"), cfg())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close(ctx)
+	for _, tc := range []struct {
+		name        string
+		pc          hostsim.PluginConfig
+		vmOK, cfgOK bool
+	}{
+		{"configure returns false", hostsim.PluginConfig{Configuration: []byte("fail-configure")}, true, false},
+		{"vm_start returns false", hostsim.PluginConfig{VMConfiguration: []byte("fail-vm-start")}, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := h.StartPlugin(ctx, tc.pc)
+			var se *hostsim.StartError
+			if !errors.As(err, &se) || !errors.Is(err, hostsim.ErrConfigRejected) {
+				t.Fatalf("err = %v, want *StartError", err)
+			}
+			if se.VMStartOK != tc.vmOK || se.ConfigureOK != tc.cfgOK || se.Worker != -1 {
+				t.Fatalf("got vm_start=%v configure=%v worker=%d", se.VMStartOK, se.ConfigureOK, se.Worker)
+			}
+			if len(se.Logs) == 0 {
+				t.Fatal("no logs captured")
+			}
+		})
+	}
+}
+
+func TestStreamEndOrder(t *testing.T) {
+	ctx := context.Background()
+	_, p := start(t, cfg(), hostsim.PluginConfig{})
+	for _, op := range []string{"", "reply"} {
+		res := p.Worker(0).HTTP(ctx, hostsim.Request{Path: "/p", Headers: [][2]string{{"x-op", op}}})
+		msgs := messages(res.Logs)
+		n := len(msgs)
+		id := res.ContextID
+		want := []string{fmt.Sprintf("on_log %d path=/p st=0", id), fmt.Sprintf("on_done %d", id), fmt.Sprintf("on_delete %d", id)}
+		if n < 3 || strings.Join(msgs[n-3:], "|") != strings.Join(want, "|") {
+			t.Fatalf("op %q: end of stream %q, want %q", op, msgs, want)
+		}
+	}
+}
+
+func TestRequestHeadersGoneAfterContinue(t *testing.T) {
+	_, p := start(t, cfg(), hostsim.PluginConfig{})
+	res := p.Worker(0).HTTP(context.Background(), hostsim.Request{Headers: [][2]string{{"x-op", "continue-then-read"}}})
+	if !logged(res.Logs, "after continue st=2") {
+		t.Fatalf("request headers readable after continue_stream: %q", messages(res.Logs))
+	}
+}
+
+func TestLocalReply(t *testing.T) {
+	_, p := start(t, cfg(), hostsim.PluginConfig{})
+	res := p.Worker(0).HTTP(context.Background(), hostsim.Request{Headers: [][2]string{{"x-op", "reply"}}})
+	want := [][2]string{{":status", "403"}, {"x-why", "test"}, {"content-length", "4"}, {"content-type", "text/plain"}}
+	if res.Outcome != hostsim.OutcomeLocalReply || res.Status != 403 || string(res.Body) != "nope" ||
+		fmt.Sprint(res.Headers) != fmt.Sprint(want) || res.Details != "denied_by_test" || res.GRPCStatus != -1 {
+		t.Fatalf("got %s %d %q %v %q grpc=%d", res.Outcome, res.Status, res.Body, res.Headers, res.Details, res.GRPCStatus)
+	}
+	// The reply passed the plugin's response callbacks.
+	if v, _ := header(res.Response.Headers, "x-seen-by"); v != "conformance" {
+		t.Fatalf("response headers %v", res.Response.Headers)
+	}
+	if logged(res.Logs, "request_body") {
+		t.Fatal("body callback after a local reply")
+	}
+}
+
+func TestForwardedRequestEdits(t *testing.T) {
+	_, p := start(t, cfg(), hostsim.PluginConfig{})
+	res := p.Worker(0).HTTP(context.Background(), hostsim.Request{Method: "POST", Path: "/b", Body: []byte("abc"),
+		Headers: [][2]string{{"X-Op", "body-upper"}}})
+	if res.Outcome != hostsim.OutcomeForwarded || string(res.Body) != "ABC" {
+		t.Fatalf("got %s body %q", res.Outcome, res.Body)
+	}
+	res = p.Worker(0).HTTP(context.Background(), hostsim.Request{Headers: [][2]string{{"x-op", "add"}}})
+	if v, _ := header(res.Headers, "x-added"); v != "yes" {
+		t.Fatalf("headers %v", res.Headers)
+	}
+}
+
+func TestCallouts(t *testing.T) {
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/check" || r.Host != "authz" {
+			w.WriteHeader(400)
+			return
+		}
+		w.Write([]byte("fine"))
+	})
+	c := cfg().WithCluster("authz", ok).
+		WithCannedCluster("deny", hostsim.CannedResponse{Status: 403, Body: []byte("no")}).
+		WithCannedCluster("slow", hostsim.CannedResponse{Status: 200, Delay: 5 * time.Second}).
+		WithCannedCluster("broken", hostsim.CannedResponse{Reset: true})
+	h, p := start(t, c, hostsim.PluginConfig{})
+	for _, tc := range []struct {
+		name, cluster, timeout string
+		outcome                hostsim.Outcome
+		status                 int
+		log                    string
+		advanced               time.Duration
+	}{
+		{"handler answers 200, plugin resumes", "authz", "", hostsim.OutcomeForwarded, 200, "status=200 st=0 body=fine", 0},
+		{"canned 403, plugin replies", "deny", "", hostsim.OutcomeLocalReply, 401, "status=403", 0},
+		{"timeout arrives as 504 response", "slow", "1000", hostsim.OutcomeLocalReply, 401, "status=504 st=0 body=upstream request timeout", time.Second},
+		{"slow but within timeout", "slow", "10000", hostsim.OutcomeForwarded, 200, "status=200", 5 * time.Second},
+		{"reset gives (0,0,0) and status 11", "broken", "", hostsim.OutcomeLocalReply, 401, "get_status 11 reset", 0},
+		{"unknown cluster is 2 synchronously", "nope", "", hostsim.OutcomeLocalReply, 500, "http_call st=2 token=0", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := h.Now()
+			hdrs := [][2]string{{"x-op", "callout"}, {"x-cluster", tc.cluster}}
+			if tc.timeout != "" {
+				hdrs = append(hdrs, [2]string{"x-timeout", tc.timeout})
+			}
+			res := p.Worker(0).HTTP(context.Background(), hostsim.Request{Headers: hdrs})
+			if res.Outcome != tc.outcome || res.Status != tc.status {
+				t.Fatalf("got %s %d, want %s %d; logs %q", res.Outcome, res.Status, tc.outcome, tc.status, messages(res.Logs))
+			}
+			if !logged(res.Logs, tc.log) {
+				t.Fatalf("missing %q in %q", tc.log, messages(res.Logs))
+			}
+			if got := h.Now().Sub(before); got != tc.advanced {
+				t.Fatalf("clock advanced %v, want %v", got, tc.advanced)
+			}
+		})
+	}
+}
+
+func TestPausedForever(t *testing.T) {
+	_, p := start(t, cfg(), hostsim.PluginConfig{})
+	res := p.Worker(0).HTTP(context.Background(), hostsim.Request{Headers: [][2]string{{"x-op", "pause"}}})
+	if res.Outcome != hostsim.OutcomePausedForever {
+		t.Fatalf("outcome %s", res.Outcome)
+	}
+}
+
+func TestCloseStream(t *testing.T) {
+	_, p := start(t, cfg(), hostsim.PluginConfig{})
+	res := p.Worker(0).HTTP(context.Background(), hostsim.Request{Headers: [][2]string{{"x-op", "close"}}})
+	if res.Outcome != hostsim.OutcomeReset || res.Details != "wasm_close_stream" {
+		t.Fatalf("got %s %q", res.Outcome, res.Details)
+	}
+}
+
+func TestTicksPerWorker(t *testing.T) {
+	ctx := context.Background()
+	h, _ := start(t, cfg(), hostsim.PluginConfig{Configuration: []byte("tick=1000"), Workers: 2})
+	h.Advance(ctx, 3500*time.Millisecond)
+	m, ok := h.Metric("ticks")
+	if !ok || m.Value != 6 { // 3 ticks on each of 2 workers; the canary's timer died with it
+		t.Fatalf("ticks metric = %+v", m)
+	}
+	var at []string
+	for _, l := range h.Logs() {
+		if strings.HasPrefix(l.Message, "tick ") {
+			at = append(at, fmt.Sprintf("%d:%s", l.Worker, l.Message))
+		}
+	}
+	start := h.Now().Add(-3500 * time.Millisecond).UnixMilli()
+	var want []string
+	for i := int64(1); i <= 3; i++ {
+		for w := 0; w < 2; w++ {
+			want = append(want, fmt.Sprintf("%d:tick 1 %d", w, start+i*1000))
+		}
+	}
+	if strings.Join(at, " ") != strings.Join(want, " ") {
+		t.Fatalf("ticks %q, want %q", at, want)
+	}
+}
+
+func TestSharedDataCASAcrossWorkers(t *testing.T) {
+	ctx := context.Background()
+	const workers, perWorker = 4, 25
+	h, p := start(t, cfg(), hostsim.PluginConfig{Workers: workers})
+	var wg sync.WaitGroup
+	retries := make([]int, workers)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < perWorker; i++ {
+				res := p.Worker(w).HTTP(ctx, hostsim.Request{Headers: [][2]string{{"x-op", "shared-inc"}}})
+				a, _ := header(res.Headers, "x-attempts")
+				if a != "1" {
+					retries[w]++
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	val, cas, ok := h.SharedData("", "counter")
+	if !ok || string(val) != fmt.Sprint(workers*perWorker) {
+		t.Fatalf("counter = %q (cas %d), want %d: lost updates", val, cas, workers*perWorker)
+	}
+	// Losing a CAS race must be possible; whether it happened in this run
+	// depends on the scheduler, so it is reported, not required.
+	t.Logf("requests that retried per worker: %v", retries)
+}
+
+func TestSharedDataCASCanLose(t *testing.T) {
+	ctx := context.Background()
+	h, p := start(t, cfg(), hostsim.PluginConfig{Workers: 2})
+	send := func(w int, op string) *hostsim.Result {
+		return p.Worker(w).HTTP(ctx, hostsim.Request{Headers: [][2]string{{"x-op", op}}})
+	}
+	send(0, "shared-inc") // counter exists, cas c1
+	send(0, "cas-get")    // worker 0 holds c1
+	send(1, "shared-inc") // worker 1 wins: cas c2
+	res := send(0, "cas-set")
+	if st, _ := header(res.Headers, "x-set-status"); st != "8" {
+		t.Fatalf("stale cas set status %q, want 8 (CasMismatch)", st)
+	}
+	if v, _, _ := h.SharedData("", "counter"); string(v) != "2" {
+		t.Fatalf("counter %q", v)
+	}
+	send(0, "cas-get")
+	if st, _ := header(send(0, "cas-set").Headers, "x-set-status"); st != "0" {
+		t.Fatalf("fresh cas set status %q, want 0", st)
+	}
+}
+
+func TestQueueNotificationIsAsynchronous(t *testing.T) {
+	ctx := context.Background()
+	h, p := start(t, cfg(), hostsim.PluginConfig{Workers: 2})
+	// Worker 1 registered last, so it owns the queue's notifications.
+	res := p.Worker(0).HTTP(ctx, hostsim.Request{Headers: [][2]string{{"x-op", "enqueue"}}})
+	if logged(res.Logs, "queue_ready") {
+		t.Fatal("on_queue_ready delivered inline")
+	}
+	h.Flush(ctx)
+	var got []string
+	for _, l := range h.Logs() {
+		if strings.HasPrefix(l.Message, "queue_ready") {
+			got = append(got, fmt.Sprintf("%d:%s", l.Worker, l.Message))
+		}
+	}
+	if len(got) != 1 || got[0] != "1:queue_ready 1 st=0 hello" {
+		t.Fatalf("queue notifications %q", got)
+	}
+}
+
+func TestMetricsAggregateAcrossWorkers(t *testing.T) {
+	ctx := context.Background()
+	h, p := start(t, cfg(), hostsim.PluginConfig{Workers: 2})
+	p.Worker(0).HTTP(ctx, hostsim.Request{})
+	p.Worker(1).HTTP(ctx, hostsim.Request{})
+	p.Worker(1).HTTP(ctx, hostsim.Request{})
+	m, ok := h.Metric("requests")
+	if !ok || m.Value != 3 || m.Type != hostsim.MetricCounter || m.StatName != "wasmcustom.requests" {
+		t.Fatalf("metric %+v", m)
+	}
+}
+
+func TestFailurePolicies(t *testing.T) {
+	ctx := context.Background()
+	trap := hostsim.Request{Headers: [][2]string{{"x-op", "nil"}}}
+	for _, tc := range []struct {
+		policy hostsim.FailurePolicy
+		after  hostsim.Outcome
+	}{
+		{hostsim.FailClosed, hostsim.OutcomeLocalReply},
+		{hostsim.FailOpen, hostsim.OutcomeForwarded},
+	} {
+		_, p := start(t, cfg(), hostsim.PluginConfig{FailurePolicy: tc.policy, Workers: 2})
+		p.Worker(0).HTTP(ctx, trap)
+		if failed, _ := p.Worker(0).Failed(); !failed {
+			t.Fatal("worker 0 not failed")
+		}
+		if res := p.Worker(0).HTTP(ctx, hostsim.Request{}); res.Outcome != tc.after || res.Trap == "" {
+			t.Fatalf("policy %d: after trap %s trap=%q", tc.policy, res.Outcome, res.Trap)
+		}
+		// Failure is per worker.
+		if res := p.Worker(1).HTTP(ctx, hostsim.Request{}); res.Outcome != hostsim.OutcomeForwarded {
+			t.Fatalf("worker 1: %s", res.Outcome)
+		}
+	}
+	h, p := start(t, cfg(), hostsim.PluginConfig{FailurePolicy: hostsim.FailReload})
+	p.Worker(0).HTTP(ctx, trap)
+	if res := p.Worker(0).HTTP(ctx, hostsim.Request{}); res.Outcome != hostsim.OutcomeLocalReply {
+		t.Fatalf("inside backoff: %s", res.Outcome)
+	}
+	h.Advance(ctx, time.Second)
+	if res := p.Worker(0).HTTP(ctx, hostsim.Request{}); res.Outcome != hostsim.OutcomeForwarded || res.ContextID != 2 {
+		t.Fatalf("after reload: %s ctx=%d", res.Outcome, res.ContextID)
+	}
+}
+
+func TestPluginStopWaitsForProxyDone(t *testing.T) {
+	ctx := context.Background()
+	h, p := start(t, cfg(), hostsim.PluginConfig{Configuration: []byte("wait-on-done")})
+	p.Stop(ctx)
+	msgs := messages(h.Logs())
+	if !logged(h.Logs(), "on_done 1") || logged(h.Logs(), "on_delete 1") {
+		t.Fatalf("root deleted without proxy_done: %q", msgs[len(msgs)-3:])
+	}
+}
