@@ -418,3 +418,4 @@ func boolU(b bool) uint32 {
 var _ = proxyGetLogLevel
 var _ = proxyGetMapPairs
 var _ = proxyDone
+var heldCAS uint32
