@@ -3,6 +3,7 @@ package config
 import (
 	"github.com/tokengate/tokengate/plugin/provider/apikey"
 	"github.com/tokengate/tokengate/plugin/provider/iprule"
+	"github.com/tokengate/tokengate/plugin/provider/jwt"
 	"github.com/tokengate/tokengate/plugin/provider/rollingcode"
 )
 
@@ -11,5 +12,6 @@ import (
 var kinds = map[string]Constructor{
 	"api_key":      apikey.FromConfig,
 	"ip_rule":      iprule.FromConfig,
+	"jwt":          jwt.FromConfig,
 	"rolling_code": rollingcode.FromConfig,
 }
