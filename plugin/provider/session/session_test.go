@@ -257,7 +257,7 @@ func TestCalloutAndCache(t *testing.T) {
 	if !ok {
 		t.Fatalf("want a call-out, got %v", err)
 	}
-	wantHeaders := []provider.Header{{":method", "POST"}, {":path", "/check"}, {":authority", "auth.internal"}, {"content-type", "application/json"}}
+	wantHeaders := []provider.Header{{Name: ":method", Value: "POST"}, {Name: ":path", Value: "/check"}, {Name: ":authority", Value: "auth.internal"}, {Name: "content-type", Value: "application/json"}}
 	for i, h := range wantHeaders {
 		if nc.Call.Headers[i] != h {
 			t.Fatalf("header %d = %v, want %v", i, nc.Call.Headers[i], h)
@@ -340,8 +340,8 @@ func TestTokenSources(t *testing.T) {
 		reason provider.Reason // ReasonOK means "a call-out was requested"
 	}{
 		{"none", &provider.Request{}, provider.ReasonMissing},
-		{"empty cookie falls back to query", &provider.Request{Query: "Token=abc", Headers: []provider.Header{{"cookie", "Token="}}}, provider.ReasonOK},
-		{"two cookies", &provider.Request{Headers: []provider.Header{{"cookie", "Token=a"}, {"cookie", "Token=b"}}}, provider.ReasonAmbiguous},
+		{"empty cookie falls back to query", &provider.Request{Query: "Token=abc", Headers: []provider.Header{{Name: "cookie", Value: "Token="}}}, provider.ReasonOK},
+		{"two cookies", &provider.Request{Headers: []provider.Header{{Name: "cookie", Value: "Token=a"}, {Name: "cookie", Value: "Token=b"}}}, provider.ReasonAmbiguous},
 		{"two query params", &provider.Request{Query: "Token=a&Token=b"}, provider.ReasonAmbiguous},
 		{"quote in token", &provider.Request{Query: "Token=a%22b"}, provider.ReasonMalformed},
 		{"control char", &provider.Request{Query: "Token=a%0Ab"}, provider.ReasonMalformed},
@@ -380,7 +380,7 @@ func FuzzParseAnswer(f *testing.F) {
 
 func BenchmarkVerifyCached(b *testing.B) {
 	p := build(b, `{"cluster":"auth","cache_seconds":60}`).(*Provider)
-	r := &provider.Request{Now: 100e9, Headers: []provider.Header{{"cookie", "Token=" + tokA}}}
+	r := &provider.Request{Now: 100e9, Headers: []provider.Header{{Name: "cookie", Value: "Token=" + tokA}}}
 	_, err := p.Verify(r)
 	nc := err.(*provider.NeedCallout)
 	if _, err := nc.Resume(&provider.CalloutResponse{Status: 200, Body: []byte(`{"valid":true,"subject":"svc","expires_at":1000}`)}); err != nil {
