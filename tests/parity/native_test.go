@@ -63,10 +63,19 @@ func nativeRequest(t *testing.T, host proxytest.HostEmulator, s scenario, r requ
 	}()
 	setProp(t, host, "source", r.SourceAddress)
 	setProp(t, host, "destination", r.DestinationAddress)
-	hs := [][2]string{{":method", r.Method}, {":path", r.Path}, {":authority", r.Authority}}
-	if r.Scheme != "" {
-		hs = append(hs, [2]string{":scheme", r.Scheme})
+	// Pseudo-headers in Envoy's order (as hostsim sends them), with
+	// scenario.md's defaults.
+	method, path, scheme := r.Method, r.Path, r.Scheme
+	if method == "" {
+		method = "GET"
 	}
+	if path == "" {
+		path = "/"
+	}
+	if scheme == "" {
+		scheme = "http"
+	}
+	hs := [][2]string{{":authority", r.Authority}, {":path", path}, {":method", method}, {":scheme", scheme}}
 	for _, h := range r.Headers {
 		hs = append(hs, [2]string{strings.ToLower(h[0]), h[1]})
 	}
