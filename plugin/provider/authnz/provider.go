@@ -2,7 +2,6 @@ package authnz
 
 import (
 	"encoding/base64"
-	"strconv"
 
 	"github.com/buger/jsonparser"
 	"github.com/tokengate/tokengate/plugin/provider"
@@ -104,7 +103,7 @@ func FromConfig(name string, o *conf.Object, d provider.Deps) provider.Provider 
 		p.challenge = scheme + ` realm="tokengate"`
 	}
 	if p.ttl == 0 {
-		d.Warn("provider " + strconv.Quote(name) + ": ttl_seconds is 0, so only the keys' own exp limits their age")
+		d.Warn("ttl_seconds is 0, so only the keys' own exp limits their age")
 	}
 	p.okCount = d.Counter("authnzerver_key.ok")
 	p.badCount = d.Counter("authnzerver_key.refused")

@@ -130,7 +130,7 @@ func FromConfig(name string, o *conf.Object, d provider.Deps) provider.Provider 
 	}
 	pr.v = v
 	if p.Mode == ModeM2M {
-		d.Warn("provider " + strconv.Quote(name) + ": " + WeakModeWarning)
+		d.Warn(WeakModeWarning)
 	}
 	pr.okCount = d.Counter("rolling_code.ok")
 	pr.badCount = d.Counter("rolling_code.refused")
