@@ -3,7 +3,6 @@ package jwt
 import (
 	"strings"
 
-	"github.com/buger/jsonparser"
 	"github.com/tokengate/tokengate/plugin/provider"
 	"github.com/tokengate/tokengate/plugin/provider/keys/jsonobj"
 )
@@ -14,7 +13,7 @@ import (
 // configured claim-to-header mappings. Runs only after verification.
 func fillClaims(id *provider.Identity, payload []byte, toHeaders []claimHeader) error {
 	m := make(map[string][]string, 8)
-	if err := flatten(m, "", payload, 0); err != nil {
+	if err := jsonobj.Flatten(m, "", payload); err != nil {
 		return err
 	}
 	id.Claims = m
@@ -39,48 +38,6 @@ func fillClaims(id *provider.Identity, payload []byte, toHeaders []claimHeader) 
 		id.Headers = append(id.Headers, provider.Header{Name: h.header, Value: joined})
 	}
 	return nil
-}
-
-const maxFlattenDepth = 8
-
-// flatten walks obj; nested objects with duplicate members refuse the
-// whole token, like top-level ones.
-func flatten(m map[string][]string, prefix string, obj []byte, depth int) error {
-	if depth > maxFlattenDepth {
-		return nil
-	}
-	return jsonobj.EachValidated(obj, func(name, value []byte, typ jsonparser.ValueType) error {
-		path := string(name)
-		if prefix != "" {
-			path = prefix + "." + path
-		}
-		switch typ {
-		case jsonparser.Object:
-			return flatten(m, path, value, depth+1)
-		case jsonparser.Array:
-			_, _ = jsonparser.ArrayEach(value, func(v []byte, t jsonparser.ValueType, _ int, _ error) {
-				if s, ok := scalar(v, t); ok {
-					m[path] = append(m[path], s)
-				}
-			})
-		default:
-			if s, ok := scalar(value, typ); ok {
-				m[path] = append(m[path], s)
-			}
-		}
-		return nil
-	})
-}
-
-func scalar(v []byte, t jsonparser.ValueType) (string, bool) {
-	switch t {
-	case jsonparser.String:
-		s, err := jsonparser.ParseString(v)
-		return s, err == nil
-	case jsonparser.Number, jsonparser.Boolean:
-		return string(v), true
-	}
-	return "", false
 }
 
 // headerSafe refuses control characters (CR, LF, NUL, ...) in header values.

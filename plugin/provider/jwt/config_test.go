@@ -14,7 +14,7 @@ func TestConfigErrors(t *testing.T) {
 	jwks := `{"keys":[{"kty":"RSA","kid":"k1","n":"` + enc(f.rsa.N.Bytes()) + `","e":"AQAB"}]}`
 	cases := []struct {
 		name, doc, want string
-		env            conf.MapEnv
+		env             conf.MapEnv
 	}{
 		{"no keys", `{"profile":"standard"}`, "needs keys, jwks or remote_jwks", nil},
 		{"hmac algorithm", `{"jwks":` + jwks + `,"algorithms":["HS256"]}`, `algorithms[0]: "HS256" is not an asymmetric JWS algorithm`, nil},

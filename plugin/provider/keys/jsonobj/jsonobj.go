@@ -312,3 +312,53 @@ func number(b []byte, i int) (int, error) {
 func String(raw []byte) (string, error) {
 	return jsonparser.ParseString(raw)
 }
+
+// maxFlattenDepth bounds Flatten's recursion.
+const maxFlattenDepth = 8
+
+// Flatten adds the members of a validated JSON object to m by dotted path:
+// nested objects extend the path ("org.team"), arrays of scalars give
+// several values, numbers and booleans keep their JSON text, null is
+// skipped. Nested objects with duplicate members return ErrDuplicate.
+func Flatten(m map[string][]string, prefix string, obj []byte) error {
+	return flatten(m, prefix, obj, 0)
+}
+
+func flatten(m map[string][]string, prefix string, obj []byte, depth int) error {
+	if depth > maxFlattenDepth {
+		return nil
+	}
+	return eachValidated(obj, func(name, value []byte, typ jsonparser.ValueType) error {
+		path := string(name)
+		if prefix != "" {
+			path = prefix + "." + path
+		}
+		switch typ {
+		case jsonparser.Object:
+			return flatten(m, path, value, depth+1)
+		case jsonparser.Array:
+			_, _ = jsonparser.ArrayEach(value, func(v []byte, t jsonparser.ValueType, _ int, _ error) {
+				if s, ok := Scalar(v, t); ok {
+					m[path] = append(m[path], s)
+				}
+			})
+		default:
+			if s, ok := Scalar(value, typ); ok {
+				m[path] = append(m[path], s)
+			}
+		}
+		return nil
+	})
+}
+
+// Scalar renders a string (unescaped), number or boolean value as text.
+func Scalar(v []byte, t jsonparser.ValueType) (string, bool) {
+	switch t {
+	case jsonparser.String:
+		s, err := jsonparser.ParseString(v)
+		return s, err == nil
+	case jsonparser.Number, jsonparser.Boolean:
+		return string(v), true
+	}
+	return "", false
+}
