@@ -11,6 +11,7 @@ import (
 
 	"github.com/tokengate/tokengate/plugin/provider"
 	"github.com/tokengate/tokengate/plugin/provider/conf"
+	"github.com/tokengate/tokengate/plugin/replay"
 )
 
 const testKey = "PMU2mDMVtwrV_LHYSMeg1HF262jMvQdDVwcfiXPi6BA="
@@ -293,5 +294,29 @@ func TestVerifyAllocations(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("%v allocations per verification, want 0", allocs)
+	}
+}
+
+func TestSingleUseAcrossVMs(t *testing.T) {
+	store := &provider.MemSharedData{}
+	mk := func() provider.Provider {
+		o, errs := conf.Root([]byte(`{"fernet_key":"`+testKey+`","issuer":"authnzerver","api_version":1,"single_use":true}`), nil)
+		p := FromConfig("authnz", o, provider.Deps{Shared: store, Replay: replay.New(store, replay.Config{Namespace: "az"})})
+		if errs.Err() != nil {
+			t.Fatal(errs.Err())
+		}
+		return p
+	}
+	vm1, vm2 := mk(), mk()
+	tok := seal(t, keyJSON(nil), issuedAt)
+	if _, err := vm1.Verify(request(tok, issuedAt+1e9)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := vm2.Verify(request(tok, issuedAt+2e9)); provider.ReasonOf(err) != provider.ReasonReplayed {
+		t.Fatalf("replay on another VM: %v", err)
+	}
+	other := seal(t, keyJSON(func(m map[string]any) { m["tkn"] = "another-token" }), issuedAt)
+	if _, err := vm2.Verify(request(other, issuedAt+2e9)); err != nil {
+		t.Fatalf("another key: %v", err)
 	}
 }

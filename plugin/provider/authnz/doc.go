@@ -47,6 +47,12 @@
 // (callout_failed) and is not cached. Without "revocation" a revoked key
 // keeps working until exp, as with the original frontend.
 //
+// # Single use
+//
+// API keys carry no nonce and are replayable until exp. With "single_use":
+// true a key (its tkn) is accepted once across all VMs, through the shared
+// replay guard, until exp; meant for one-shot keys.
+//
 // # Configuration
 //
 //	{"name": "authnz-keys", "type": "authnzerver_key",

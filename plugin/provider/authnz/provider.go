@@ -34,6 +34,8 @@ type Provider struct {
 	intern    map[string]string
 	challenge string
 	revoke    *revocation
+	replay    provider.ReplayGuard
+	keyBuf    []byte
 
 	okCount, badCount provider.Counter
 }
@@ -44,7 +46,7 @@ type Provider struct {
 //	 "envelope": "fernet", "header": "authorization", "scheme": "Bearer",
 //	 "ttl_seconds": 900, "issuer": "authnzerver", "api_version": 1,
 //	 "audiences": ["api.example.org"], "check_ip": true,
-//	 "check_user_agent": false, "check_subject": true,
+//	 "check_user_agent": false, "check_subject": true, "single_use": false,
 //	 "revocation": {"cluster": "authnzerver", "authority": "authnzerver",
 //	                "path": "/", "timeout_ms": 300, "cache_seconds": 30,
 //	                "cache_size": 4096}}
@@ -81,6 +83,12 @@ func FromConfig(name string, o *conf.Object, d provider.Deps) provider.Provider 
 	p.pol.CheckIP = o.Bool("check_ip", true)
 	p.pol.CheckUA = o.Bool("check_user_agent", false)
 	p.pol.CheckSubject = o.Bool("check_subject", true)
+	if o.Bool("single_use", false) {
+		if d.Replay == nil {
+			o.Fail("single_use", "needs the shared replay store, which is not available")
+		}
+		p.replay = d.Replay
+	}
 	if r := o.Object("revocation"); r != nil {
 		p.revoke = newRevocation(name, r)
 	}
@@ -176,6 +184,17 @@ func (p *Provider) verify(req *provider.Request) (provider.Identity, error) {
 		Subject:   p.interned(c.Uid),
 		Role:      p.interned(c.Rol),
 		ExpiresAt: c.Exp * 1000,
+	}
+	if p.replay != nil {
+		// One use per key (its tkn) across all VMs, until exp.
+		k := append(p.keyBuf[:0], "az/"...)
+		k = append(k, p.name...)
+		k = append(k, '/')
+		k = append(k, c.Tkn...)
+		p.keyBuf = k
+		if err := p.replay.Use(string(k), req.Now, id.ExpiresAt); err != nil {
+			return provider.Identity{}, err
+		}
 	}
 	if p.revoke != nil {
 		return p.revoke.check(id, &c, req, p.plainJSON())

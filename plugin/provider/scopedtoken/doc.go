@@ -61,6 +61,12 @@
 //	                 max_age=300, recipient="partner@example.org").generate_token()
 //	requests.get(url, headers={"Authorization": "TmpToken " + t})
 //
+// # Single use
+//
+// The original lets a token be replayed until max_age. With "single_use":
+// true a token (identified by its signature) is accepted once across all
+// VMs, through the shared replay guard, and remembered until it expires.
+//
 // # Cost
 //
 // A verification of an uncompressed token makes no heap allocation

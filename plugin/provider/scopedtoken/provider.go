@@ -28,6 +28,8 @@ type Provider struct {
 	userText      map[int64]string
 	tok           []byte
 	challenge     string
+	replay        provider.ReplayGuard
+	keyBuf        []byte
 
 	okCount, badCount provider.Counter
 }
@@ -60,6 +62,12 @@ func FromConfig(name string, o *conf.Object, d provider.Deps) provider.Provider 
 		queryParam:    o.String("query_param", "TOKEN"),
 		recipientName: lower(o.String("recipient_header", "x-api-token-recipient")),
 		tok:           make([]byte, 0, MaxTokenBytes),
+	}
+	if o.Bool("single_use", false) {
+		if d.Replay == nil {
+			o.Fail("single_use", "needs the shared replay store, which is not available")
+		}
+		p.replay = d.Replay
 	}
 	if p.keyword == "" || containsSpace(p.keyword) {
 		o.Fail("header_keyword", "must be one word")
@@ -183,6 +191,18 @@ func (p *Provider) check(req *provider.Request, tok []byte) (provider.Identity, 
 		return provider.Identity{}, err
 	}
 	id := provider.Identity{ExpiresAt: (c.IssuedAt + c.MaxAge) * 1e9}
+	if p.replay != nil {
+		// One use per token (its signature) across all VMs, remembered
+		// until it expires anyway.
+		k := append(p.keyBuf[:0], "st/"...)
+		k = append(k, p.name...)
+		k = append(k, '/')
+		k = append(k, tok[bytesLastIndexByte(tok, ':')+1:]...)
+		p.keyBuf = k
+		if err := p.replay.Use(string(k), req.Now, id.ExpiresAt); err != nil {
+			return provider.Identity{}, err
+		}
+	}
 	if s, ok := p.userText[c.User]; ok {
 		id.Subject = s
 	} else {
@@ -257,4 +277,13 @@ func queryUnescape(dst []byte, s string) ([]byte, bool) {
 		dst = append(dst, c)
 	}
 	return dst, true
+}
+
+func bytesLastIndexByte(b []byte, c byte) int {
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] == c {
+			return i
+		}
+	}
+	return -1
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tokengate/tokengate/plugin/provider"
 	"github.com/tokengate/tokengate/plugin/provider/conf"
+	"github.com/tokengate/tokengate/plugin/replay"
 )
 
 const testSecret = "test-secret-key-0123456789-abcdef"
@@ -280,5 +281,33 @@ func TestVerifyAllocations(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("%v allocations per verification, want 0", allocs)
+	}
+}
+
+func TestSingleUseAcrossVMs(t *testing.T) {
+	store := &provider.MemSharedData{}
+	mk := func() provider.Provider {
+		o, errs := conf.Root([]byte(`{"secret_key":"`+testSecret+`","single_use":true}`), nil)
+		p := FromConfig("scoped", o, provider.Deps{Shared: store, Replay: replay.New(store, replay.Config{Namespace: "st"})})
+		if errs.Err() != nil {
+			t.Fatal(errs.Err())
+		}
+		return p
+	}
+	vm1, vm2 := mk(), mk()
+	payload := map[string]any{"user": 7, "max_age": 60, "endpoints": map[string][]string{"GET": {"/"}}}
+	tok := mint(t, payload, issued, false)
+	if _, err := vm1.Verify(get("GET", "/a", tok, issued)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := vm2.Verify(get("GET", "/a", tok, issued+1)); provider.ReasonOf(err) != provider.ReasonReplayed {
+		t.Fatalf("replay on another VM: %v", err)
+	}
+	if _, err := vm2.Verify(get("GET", "/a", mint(t, payload, issued+1, false), issued+1)); err != nil {
+		t.Fatalf("a fresh token: %v", err)
+	}
+	o, errs := conf.Root([]byte(`{"secret_key":"`+testSecret+`","single_use":true}`), nil)
+	if FromConfig("x", o, provider.Deps{}) != nil || !strings.Contains(errs.Error(), "single_use: needs the shared replay store") {
+		t.Fatalf("single_use without a store: %v", errs.Err())
 	}
 }
