@@ -216,7 +216,7 @@ func (p *pluginContext) dispatchBackground(n *provider.NeedCallout, depth int) {
 	if n == nil || n.Resume == nil || depth >= 4 {
 		return
 	}
-	_, err := proxywasm.DispatchHttpCall(n.Call.Cluster, pairs(n.Call.Headers), n.Call.Body, nil, n.Call.TimeoutMillis,
+	_, err := proxywasm.DispatchHttpCall(n.Call.Cluster, pairs(n.Call.Headers), n.Call.Body, nil, boundTimeout(n.Call.TimeoutMillis),
 		func(numHeaders, bodySize, _ int) {
 			defer func() {
 				if r := recover(); r != nil {

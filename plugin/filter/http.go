@@ -83,7 +83,7 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) (act types.Action) {
 func (h *httpContext) drive() types.Action {
 	for !h.ev.Done() {
 		call := h.ev.Callout()
-		_, err := proxywasm.DispatchHttpCall(call.Cluster, pairs(call.Headers), call.Body, nil, call.TimeoutMillis, h.onCalloutResponse)
+		_, err := proxywasm.DispatchHttpCall(call.Cluster, pairs(call.Headers), call.Body, nil, boundTimeout(call.TimeoutMillis), h.onCalloutResponse)
 		if err == nil {
 			return types.ActionPause
 		}
@@ -92,6 +92,23 @@ func (h *httpContext) drive() types.Action {
 		h.ev.Resume(&provider.CalloutResponse{})
 	}
 	return h.apply(h.ev.Verdict())
+}
+
+// Callout timeouts: Envoy reads 0 as "no timeout", which would let a
+// request wait forever, so 0 becomes the default and long ones are capped.
+const (
+	defaultCalloutTimeoutMs = 5000
+	maxCalloutTimeoutMs     = 60000
+)
+
+func boundTimeout(ms uint32) uint32 {
+	switch {
+	case ms == 0:
+		return defaultCalloutTimeoutMs
+	case ms > maxCalloutTimeoutMs:
+		return maxCalloutTimeoutMs
+	}
+	return ms
 }
 
 // onCalloutResponse resumes the paused request with the callout's answer.

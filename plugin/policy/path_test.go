@@ -111,16 +111,13 @@ func FuzzNormalisePath(f *testing.F) {
 		if err != nil {
 			return
 		}
-		// A normalised path is a fixed point and never contains what the
-		// normaliser removes.
-		again, err := NormalisePath(out, false)
-		if err != nil && !errors.Is(err, errPathDoubleEnc) && !errors.Is(err, errPathEscape) {
-			// Decoded '%' can make the output look like an escape; that
-			// is the only accepted difference.
-			t.Fatalf("normalised %q refused: %v", out, err)
-		}
-		if err == nil && again != out && !containsByte(out, '%') && !containsByte(out, ';') {
-			t.Fatalf("not a fixed point: %q -> %q", out, again)
+		// A normalised path is a fixed point, except where decoding
+		// produced a byte that means something raw ('%', ';', '#', '?').
+		if !containsAny(out, "%;#?") {
+			again, err := NormalisePath(out, false)
+			if err != nil || again != out {
+				t.Fatalf("not a fixed point: %q -> %q, %v", out, again, err)
+			}
 		}
 		if out[0] != '/' || (len(out) > 1 && out[len(out)-1] == '/') {
 			t.Fatalf("bad shape %q", out)
@@ -128,10 +125,12 @@ func FuzzNormalisePath(f *testing.F) {
 	})
 }
 
-func containsByte(s string, c byte) bool {
+func containsAny(s, chars string) bool {
 	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return true
+		for j := 0; j < len(chars); j++ {
+			if s[i] == chars[j] {
+				return true
+			}
 		}
 	}
 	return false

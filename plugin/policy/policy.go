@@ -152,13 +152,19 @@ type Rule struct {
 	Claims []ClaimRequirement
 
 	RateLimit *RateLimit
+
+	seq []provider.Provider // AllOf then AnyOf, built by New
 }
 
-// Providers returns AllOf then AnyOf: the order they are asked in.
+// Providers returns AllOf then AnyOf: the order they are asked in. The
+// slice is shared; callers must not modify it.
 func (r *Rule) Providers() []provider.Provider {
-	out := make([]provider.Provider, 0, len(r.AllOf)+len(r.AnyOf))
-	out = append(out, r.AllOf...)
-	return append(out, r.AnyOf...)
+	if r.seq == nil {
+		r.seq = make([]provider.Provider, 0, len(r.AllOf)+len(r.AnyOf))
+		r.seq = append(r.seq, r.AllOf...)
+		r.seq = append(r.seq, r.AnyOf...)
+	}
+	return r.seq
 }
 
 func (r *Rule) matches(host, method, path string) bool {
@@ -272,6 +278,9 @@ type Policy struct {
 func New(rules []*Rule, opts Options) *Policy {
 	if opts.MaxCallouts <= 0 {
 		opts.MaxCallouts = 4
+	}
+	for _, r := range rules {
+		r.Providers() // build the sequence once, before any request
 	}
 	return &Policy{rules: rules, opts: opts}
 }
