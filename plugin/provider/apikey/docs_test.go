@@ -1,0 +1,283 @@
+package apikey_test
+
+// This file keeps plugin/README.md and plugin/config/schema.json honest
+// against the real parser. It lives here, in an external test package,
+// because api_key is the README's main example and an external test may
+// import plugin/config (which imports this package) without a cycle.
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/tokengate/tokengate/plugin/config"
+	"github.com/tokengate/tokengate/plugin/provider"
+	"github.com/tokengate/tokengate/plugin/provider/conf"
+)
+
+const (
+	readmePath = "../../README.md"
+	schemaPath = "../../config/schema.json"
+)
+
+// docEnv is the VM environment the README examples assume.
+var docEnv = conf.MapEnv{"TG_BILLING_SEED": "an-example-seed-of-32-bytes-long"}
+
+// readmeExamples returns the JSON blocks marked <!-- check: config -->.
+func readmeExamples(t *testing.T) []string {
+	t.Helper()
+	raw, err := os.ReadFile(readmePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile("(?s)<!-- check: config -->\\s*```json\\n(.*?)```")
+	var out []string
+	for _, m := range re.FindAllStringSubmatch(string(raw), -1) {
+		out = append(out, m[1])
+	}
+	if len(out) < 3 {
+		t.Fatalf("found %d checked examples in the README, want at least 3", len(out))
+	}
+	return out
+}
+
+func parse(doc string) ([]string, error) {
+	_, warns, err := config.Parse([]byte(doc), docEnv, provider.Deps{Shared: &provider.MemSharedData{}})
+	return warns, err
+}
+
+// schemaVerdicts validates docs against schema.json with Python's
+// jsonschema (Draft 2020-12). It returns one error message per document
+// ("" when valid), or skips when no Python with jsonschema is installed.
+func schemaVerdicts(t *testing.T, docs []string) []string {
+	t.Helper()
+	const script = `
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+v = jsonschema.Draft202012Validator(schema)
+out = []
+for d in json.load(sys.stdin):
+    errs = sorted(v.iter_errors(json.loads(d)), key=lambda e: list(e.absolute_path))
+    out.append("" if not errs else ("/".join(map(str, errs[0].absolute_path)) + ": " + errs[0].message))
+print(json.dumps(out))
+`
+	in, _ := json.Marshal(docs)
+	for _, py := range []string{"python3", "/usr/bin/python3"} {
+		path, err := exec.LookPath(py)
+		if err != nil {
+			continue
+		}
+		if exec.Command(path, "-c", "import jsonschema").Run() != nil {
+			continue
+		}
+		cmd := exec.Command(path, "-c", script, schemaPath)
+		cmd.Stdin = bytes.NewReader(in)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		outb, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("schema check failed: %v\n%s", err, stderr.String())
+		}
+		var out []string
+		if err := json.Unmarshal(outb, &out); err != nil || len(out) != len(docs) {
+			t.Fatalf("schema check output %q: %v", outb, err)
+		}
+		return out
+	}
+	t.Skip("no python3 with the jsonschema module: schema.json not checked (pip install jsonschema)")
+	return nil
+}
+
+func TestReadmeExamplesParse(t *testing.T) {
+	for i, doc := range readmeExamples(t) {
+		if _, err := parse(doc); err != nil {
+			t.Errorf("README example %d is refused by config.Parse:\n%v", i, err)
+		}
+	}
+}
+
+func TestReadmeExamplesMatchSchema(t *testing.T) {
+	docs := readmeExamples(t)
+	for i, msg := range schemaVerdicts(t, docs) {
+		if msg != "" {
+			t.Errorf("README example %d is refused by schema.json: %s", i, msg)
+		}
+	}
+}
+
+// mutate returns the README's first (complete) example changed by f.
+func mutate(t *testing.T, f func(doc map[string]any)) string {
+	t.Helper()
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(readmeExamples(t)[0]), &doc); err != nil {
+		t.Fatal(err)
+	}
+	f(doc)
+	out, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
+func providerAt(doc map[string]any, i int) map[string]any {
+	return doc["providers"].([]any)[i].(map[string]any)
+}
+func ruleAt(doc map[string]any, i int) map[string]any {
+	return doc["rules"].([]any)[i].(map[string]any)
+}
+func keyAt(doc map[string]any, i int) map[string]any {
+	return providerAt(doc, 0)["keys"].([]any)[i].(map[string]any)
+}
+
+// TestSchemaAgreesWithParser: documents the parser accepts are accepted by
+// the schema, and structural mistakes the parser refuses are refused by
+// the schema too. (Some checks only the parser can make — CIDR host bits,
+// unknown provider references, unreachable rules, weak secrets — and are
+// not listed here.)
+func TestSchemaAgreesWithParser(t *testing.T) {
+	cases := []struct {
+		name   string
+		accept bool
+		f      func(d map[string]any)
+	}{
+		{"base", true, func(d map[string]any) {}},
+		{"key never expires", true, func(d map[string]any) { keyAt(d, 0)["expires"] = "never" }},
+		{"key expires in unix seconds", true, func(d map[string]any) { keyAt(d, 0)["expires"] = 1830297600 }},
+		{"api_key scheme only", true, func(d map[string]any) { providerAt(d, 0)["header"] = "" }},
+		{"api_key header only, custom", true, func(d map[string]any) { providerAt(d, 0)["scheme"] = ""; providerAt(d, 0)["header"] = "X-Key" }},
+		{"ip_rule deny only", true, func(d map[string]any) { delete(providerAt(d, 2), "allow") }},
+		{"shadow and preflight", true, func(d map[string]any) { ruleAt(d, 2)["mode"] = "shadow"; ruleAt(d, 2)["cors_preflight"] = true }},
+		{"identity header off", true, func(d map[string]any) {
+			d["identity_headers"] = map[string]any{"subject": "", "remove": []any{"x-user"}}
+		}},
+		{"anonymous rule limited by source", true, func(d map[string]any) {
+			ruleAt(d, 0)["rate_limit"] = map[string]any{"by": "source", "per_second": 0.5}
+		}},
+		{"replay settings", true, func(d map[string]any) { d["replay"] = map[string]any{"max_entries": 4096, "shards": 16} }},
+
+		{"unknown top-level field", false, func(d map[string]any) { d["rule"] = []any{} }},
+		{"rules missing", false, func(d map[string]any) { delete(d, "rules") }},
+		{"rules empty", false, func(d map[string]any) { d["rules"] = []any{} }},
+		{"trusted_xff_hops too large", false, func(d map[string]any) { d["trusted_xff_hops"] = 17 }},
+		{"bad deny_log_level", false, func(d map[string]any) { d["deny_log_level"] = "verbose" }},
+		{"unknown identity_headers field", false, func(d map[string]any) { d["identity_headers"] = map[string]any{"user": "x-user"} }},
+		{"unknown provider type", false, func(d map[string]any) { providerAt(d, 0)["type"] = "api-key" }},
+		{"bad provider name", false, func(d map[string]any) { providerAt(d, 0)["name"] = "Partner Keys" }},
+		{"reserved provider name", false, func(d map[string]any) { providerAt(d, 2)["name"] = "requests" }},
+		{"api_key unknown field", false, func(d map[string]any) { providerAt(d, 0)["hedaer"] = "x" }},
+		{"api_key no keys", false, func(d map[string]any) { providerAt(d, 0)["keys"] = []any{} }},
+		{"api_key both carriers off", false, func(d map[string]any) { providerAt(d, 0)["header"] = ""; providerAt(d, 0)["scheme"] = "" }},
+		{"api_key header is authorization", false, func(d map[string]any) { providerAt(d, 0)["header"] = "Authorization" }},
+		{"api_key max_length too small", false, func(d map[string]any) { providerAt(d, 0)["max_length"] = 8 }},
+		{"key without expires", false, func(d map[string]any) { delete(keyAt(d, 0), "expires") }},
+		{"key with bad expires", false, func(d map[string]any) { keyAt(d, 0)["expires"] = true }},
+		{"key with md5 hash", false, func(d map[string]any) { keyAt(d, 0)["hash"] = "md5:0123456789abcdef0123456789abcdef" }},
+		{"key with plaintext key", false, func(d map[string]any) { keyAt(d, 0)["key"] = "tg_x_y" }},
+		{"key id with underscore", false, func(d map[string]any) { keyAt(d, 0)["id"] = "ci_bot" }},
+		{"key with empty sources", false, func(d map[string]any) { keyAt(d, 1)["sources"] = []any{} }},
+		{"ip_rule with no lists", false, func(d map[string]any) { delete(providerAt(d, 2), "allow"); delete(providerAt(d, 2), "deny") }},
+		{"ip_rule with empty lists", false, func(d map[string]any) { providerAt(d, 2)["allow"] = []any{}; delete(providerAt(d, 2), "deny") }},
+		{"rolling_code without clients", false, func(d map[string]any) { delete(providerAt(d, 1), "clients") }},
+		{"rolling_code bad mode", false, func(d map[string]any) { providerAt(d, 1)["mode"] = "totp" }},
+		{"anonymous rule naming providers", false, func(d map[string]any) { ruleAt(d, 0)["any_of"] = []any{"partner_keys"} }},
+		{"anonymous rule requiring scopes", false, func(d map[string]any) { ruleAt(d, 0)["scopes"] = map[string]any{"any_of": []any{"a"}} }},
+		{"anonymous rule limited by subject", false, func(d map[string]any) {
+			ruleAt(d, 0)["rate_limit"] = map[string]any{"by": "subject", "per_second": 1}
+		}},
+		{"rule without providers", false, func(d map[string]any) { delete(ruleAt(d, 1), "all_of") }},
+		{"rule with empty any_of", false, func(d map[string]any) { ruleAt(d, 2)["any_of"] = []any{} }},
+		{"rate_limit without per_second", false, func(d map[string]any) { ruleAt(d, 2)["rate_limit"] = map[string]any{"by": "subject"} }},
+		{"rate_limit by user", false, func(d map[string]any) {
+			ruleAt(d, 2)["rate_limit"] = map[string]any{"by": "user", "per_second": 1}
+		}},
+		{"rate_limit zero rate", false, func(d map[string]any) {
+			ruleAt(d, 2)["rate_limit"] = map[string]any{"by": "subject", "per_second": 0}
+		}},
+		{"path not absolute", false, func(d map[string]any) { ruleAt(d, 1)["paths"] = []any{map[string]any{"prefix": "admin"}} }},
+		{"path exact and prefix", false, func(d map[string]any) {
+			ruleAt(d, 1)["paths"] = []any{map[string]any{"prefix": "/admin", "exact": "/admin"}}
+		}},
+		{"lower-case method", false, func(d map[string]any) { ruleAt(d, 0)["methods"] = []any{"get"} }},
+		{"host with port", false, func(d map[string]any) { ruleAt(d, 2)["hosts"] = []any{"api.example.test:443"} }},
+		{"unknown rule field", false, func(d map[string]any) { ruleAt(d, 2)["provider"] = "partner_keys" }},
+		{"unknown claim field", false, func(d map[string]any) {
+			ruleAt(d, 2)["claims"] = []any{map[string]any{"claim": "org", "any_of": []any{"a"}, "none_of": []any{"b"}}}
+		}},
+		{"session provider", true, func(d map[string]any) {
+			d["providers"] = append(d["providers"].([]any), map[string]any{"name": "sessions", "type": "session", "cluster": "auth",
+				"sources": []any{map[string]any{"cookie": "Token"}, map[string]any{"header": "x-session"}}})
+			ruleAt(d, 2)["any_of"] = append(ruleAt(d, 2)["any_of"].([]any), "sessions")
+		}},
+		{"session source with two kinds", false, func(d map[string]any) {
+			d["providers"] = append(d["providers"].([]any), map[string]any{"name": "sessions", "type": "session", "cluster": "auth",
+				"sources": []any{map[string]any{"cookie": "Token", "query": "Token"}}})
+			ruleAt(d, 2)["any_of"] = append(ruleAt(d, 2)["any_of"].([]any), "sessions")
+		}},
+		{"unknown rule mode", false, func(d map[string]any) { ruleAt(d, 2)["mode"] = "audit" }},
+	}
+	docs := make([]string, len(cases))
+	for i, c := range cases {
+		docs[i] = mutate(t, c.f)
+		_, err := parse(docs[i])
+		if (err == nil) != c.accept {
+			t.Errorf("%s: config.Parse accepted=%v, want %v (%v)", c.name, err == nil, c.accept, err)
+		}
+	}
+	for i, msg := range schemaVerdicts(t, docs) {
+		if (msg == "") != cases[i].accept {
+			t.Errorf("%s: schema accepted=%v, want %v (%s)", cases[i].name, msg == "", cases[i].accept, msg)
+		}
+	}
+}
+
+// TestEveryKindIsDocumented: each provider type this build knows has a
+// schema branch and a README section.
+func TestEveryKindIsDocumented(t *testing.T) {
+	raw, err := os.ReadFile(schemaPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schema struct {
+		Defs map[string]json.RawMessage `json:"$defs"`
+	}
+	if err := json.Unmarshal(raw, &schema); err != nil {
+		t.Fatalf("schema.json: %v", err)
+	}
+	var prov struct {
+		Properties struct {
+			Type struct {
+				Enum []string `json:"enum"`
+			} `json:"type"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal(schema.Defs["provider"], &prov); err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(filepath.Clean(readmePath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range config.Kinds() {
+		if !contains(prov.Properties.Type.Enum, kind) || schema.Defs[kind] == nil {
+			t.Errorf("provider type %q has no branch in schema.json", kind)
+		}
+		if !strings.Contains(string(readme), "### `"+kind+"`") {
+			t.Errorf("provider type %q has no section in plugin/README.md", kind)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
