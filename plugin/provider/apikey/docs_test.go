@@ -26,7 +26,13 @@ const (
 )
 
 // docEnv is the VM environment the README examples assume.
-var docEnv = conf.MapEnv{"TG_BILLING_SEED": "an-example-seed-of-32-bytes-long"}
+var docEnv = conf.MapEnv{
+	"TG_BILLING_SEED":    "an-example-seed-of-32-bytes-long",
+	"DJANGO_SECRET_KEY":  "django-insecure-example-secret-key-0123456789",
+	"AUTHNZERVER_SECRET": "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=",
+	"REPORTING_KEY":      "reporting-hmac-key-0123456789abcdef",
+	"IDP_BASIC_AUTH":     "Basic dG9rZW5nYXRlOmV4YW1wbGU=",
+}
 
 // readmeExamples returns the JSON blocks marked <!-- check: config -->.
 func readmeExamples(t *testing.T) []string {
@@ -40,8 +46,8 @@ func readmeExamples(t *testing.T) []string {
 	for _, m := range re.FindAllStringSubmatch(string(raw), -1) {
 		out = append(out, m[1])
 	}
-	if len(out) < 3 {
-		t.Fatalf("found %d checked examples in the README, want at least 3", len(out))
+	if len(out) < 4 {
+		t.Fatalf("found %d checked examples in the README, want at least 4", len(out))
 	}
 	return out
 }
