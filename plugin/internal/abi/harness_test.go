@@ -81,6 +81,9 @@ type harness struct {
 	casCounter uint32
 	metrics    map[uint32]*metric
 	tick       uint32
+	// rogue makes get_header_map_value answer with a bad result buffer: "foreign" reports an
+	// address the guest never allocated, "oversize" a size larger than the allocation.
+	rogue string
 }
 
 type harnessKey struct{}
@@ -412,6 +415,18 @@ var hostFuncs = map[string]hostFunc{
 		key, ok := str(h, m, s[1], s[2])
 		if mp == nil || !ok {
 			return 2
+		}
+		switch h.rogue {
+		case "foreign":
+			m.Memory().WriteUint32Le(uint32(s[3]), 16)
+			m.Memory().WriteUint32Le(uint32(s[4]), 1)
+			return 0
+		case "oversize":
+			if st := h.give(ctx, m, []byte("x"), uint32(s[3]), uint32(s[4])); st != 0 {
+				return st
+			}
+			m.Memory().WriteUint32Le(uint32(s[4]), 100)
+			return 0
 		}
 		for _, kv := range *mp {
 			if kv[0] == strings.ToLower(key) {

@@ -250,3 +250,24 @@ func TestSharedDataCAS(t *testing.T) {
 		t.Errorf("after foreign write: x-count = %q, want 4", v)
 	}
 }
+
+// TestHostBufferMustBeOurs: the guest only accepts result buffers its allocator handed out for
+// this call, so a confused or hostile host cannot make it read arbitrary guest memory.
+func TestHostBufferMustBeOurs(t *testing.T) {
+	for _, rogue := range []string{"foreign", "oversize"} {
+		t.Run(rogue, func(t *testing.T) {
+			h, ok := newHarness(t, "cfg")
+			if !ok {
+				t.Fatal("configure failed")
+			}
+			h.rogue = rogue
+			action, s := h.request(2, [][2]string{{"x-mode", "plain"}})
+			if action != 1 || s.reply == nil || s.reply.status != 500 {
+				t.Fatalf("action %d reply %+v, want a 500 refusal", action, s.reply)
+			}
+			if !strings.Contains(s.reply.body, "did not allocate") {
+				t.Errorf("reply body %q does not name ErrHostBuffer", s.reply.body)
+			}
+		})
+	}
+}

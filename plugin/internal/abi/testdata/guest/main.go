@@ -5,6 +5,7 @@
 package main
 
 import (
+	"errors"
 	"strconv"
 
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
@@ -66,6 +67,11 @@ func (h *httpCtx) OnHttpRequestHeaders(numHeaders int, _ bool) types.Action {
 	h.plugin.sizes.Record(uint64(numHeaders))
 	mode, err := proxywasm.GetHttpRequestHeader("x-mode")
 	if err != nil {
+		if !errors.Is(err, types.ErrorStatusNotFound) {
+			// A refused host answer (e.g. a buffer the guest never allocated): fail closed.
+			_ = proxywasm.SendHttpResponse(500, nil, []byte("host error: "+err.Error()), -1)
+			return types.ActionPause
+		}
 		mode = "missing"
 	}
 	switch mode {
