@@ -202,3 +202,14 @@ func del(t testing.TB, tree any, path string) {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// yamlDocToTree is yamlToTree for callers without a testing.TB.
+func yamlDocToTree(doc []byte) (map[string]any, error) {
+	js, err := yaml.YAMLToJSON(doc)
+	if err != nil {
+		return nil, err
+	}
+	var tree map[string]any
+	err = json.Unmarshal(js, &tree)
+	return tree, err
+}

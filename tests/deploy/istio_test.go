@@ -95,8 +95,12 @@ func checkMeta(doc map[string]any, apiVersion, kind string) error {
 	return nil
 }
 
-// decodeSpec decodes doc.spec strictly into m.
+// decodeSpec checks doc against its CRD schema, then decodes doc.spec
+// strictly into m.
 func decodeSpec(t *testing.T, doc map[string]any, m proto.Message) error {
+	if err := crdCheck(doc); err != nil {
+		return err
+	}
 	spec, ok := doc["spec"]
 	if !ok {
 		return errors.New("spec missing")
@@ -341,8 +345,8 @@ func TestIstioMutationsRejected(t *testing.T) {
 	}{
 		{"bad enum: phase", istioWasmPlugin, func(d map[string]any) { set(t, d, "spec.phase", "BEFORE_EVERYTHING") }, "BEFORE_EVERYTHING"},
 		{"unknown field", istioWasmPlugin, func(d map[string]any) { set(t, d, "spec.urll", "oci://x/y:1") }, "urll"},
-		{"wrong type: priority", istioWasmPlugin, func(d map[string]any) { set(t, d, "spec.priority", "high") }, "int32"},
-		{"missing required: url", istioWasmPlugin, func(d map[string]any) { del(t, d, "spec.url") }, "url is required"},
+		{"wrong type: priority", istioWasmPlugin, func(d map[string]any) { set(t, d, "spec.priority", "high") }, "spec.priority"},
+		{"missing required: url", istioWasmPlugin, func(d map[string]any) { del(t, d, "spec.url") }, `"url" is missing`},
 		{"bad pattern: sha256", istioWasmPlugin, func(d map[string]any) { set(t, d, "spec.sha256", "ABC") }, "sha256"},
 		{"selector and targetRefs", istioWasmPlugin, func(d map[string]any) {
 			set(t, d, "spec.targetRefs", []any{map[string]any{"kind": "Gateway", "group": "gateway.networking.k8s.io", "name": "gw"}})
