@@ -283,7 +283,7 @@ func (v *VM) markFailed(export string, err error) {
 	}
 	v.failed = true
 	v.failedAt = v.host.nowNanos()
-	v.trap = "Function: " + export + " failed: " + msg
+	v.trap = "Function: " + export + " failed: " + capFrames(msg, maxBacktrace)
 	v.log(LogCritical, v.trap)
 }
 
@@ -468,4 +468,21 @@ func (v *VM) hasQueueNotes() bool {
 	v.noteMu.Lock()
 	defer v.noteMu.Unlock()
 	return len(v.queueNotes) > 0
+}
+
+// maxBacktrace is Envoy's limit on the in-VM backtrace it logs.
+const maxBacktrace = 20
+
+// capFrames keeps the message and at most n backtrace lines of wazero's
+// "wasm stack trace:" section.
+func capFrames(msg string, n int) string {
+	head, trace, ok := strings.Cut(msg, "wasm stack trace:")
+	if !ok {
+		return msg
+	}
+	lines := strings.Split(strings.TrimPrefix(trace, "\n"), "\n")
+	if len(lines) > n {
+		lines = append(lines[:n], "\t...")
+	}
+	return head + "wasm stack trace:\n" + strings.Join(lines, "\n")
 }
