@@ -287,3 +287,75 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// TestSchemaFieldsAreKnownToParser: every field schema.json allows on a
+// provider type (or at the top level) is read by the real parser, i.e. the
+// parser never calls it an unknown field. It catches a field renamed or
+// removed in a provider without the schema following.
+func TestSchemaFieldsAreKnownToParser(t *testing.T) {
+	raw, err := os.ReadFile(schemaPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schema struct {
+		Properties map[string]json.RawMessage `json:"properties"`
+		Defs       map[string]struct {
+			Properties map[string]json.RawMessage `json:"properties"`
+		} `json:"$defs"`
+	}
+	if err := json.Unmarshal(raw, &schema); err != nil {
+		t.Fatal(err)
+	}
+	// One working provider object per type, from the README examples.
+	base := map[string]map[string]any{}
+	for _, ex := range readmeExamples(t) {
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(ex), &doc); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range doc["providers"].([]any) {
+			po := p.(map[string]any)
+			if typ := po["type"].(string); base[typ] == nil {
+				base[typ] = po
+			}
+		}
+	}
+	check := func(t *testing.T, doc map[string]any, path string) {
+		t.Helper()
+		out, _ := json.Marshal(doc)
+		_, err := parse(string(out))
+		if err != nil && strings.Contains(err.Error(), path+": unknown field") {
+			t.Errorf("schema.json allows %s but the parser calls it an unknown field", path)
+		}
+	}
+	for _, kind := range config.Kinds() {
+		po := base[kind]
+		if po == nil {
+			t.Errorf("no README example uses provider type %q", kind)
+			continue
+		}
+		for field := range schema.Defs[kind].Properties {
+			if field == "name" || field == "type" {
+				continue
+			}
+			p := map[string]any{}
+			for k, v := range po {
+				p[k] = v
+			}
+			if _, set := p[field]; !set {
+				p[field] = nil // any value: only "unknown field" matters here
+			}
+			check(t, map[string]any{
+				"providers": []any{p},
+				"rules":     []any{map[string]any{"name": "r", "any_of": []any{p["name"]}}},
+			}, "providers[0]."+field)
+		}
+	}
+	for field := range schema.Properties {
+		doc := map[string]any{"rules": []any{map[string]any{"name": "r", "anonymous": true}}}
+		if field != "rules" {
+			doc[field] = nil
+		}
+		check(t, doc, field)
+	}
+}
