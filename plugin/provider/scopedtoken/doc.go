@@ -30,14 +30,18 @@
 //
 // # Path
 //
-// The prefix test runs on Request.Path, the path the policy engine
-// normalised (dot-segments resolved, so "/api/v1/foo/../admin" arrives as
-// "/api/admin"), decoded once and re-encoded the way Django's
-// iri_to_uri(request.path) does: every %XX decoded ("%2F" becomes '/'),
-// then non-ASCII bytes and characters outside iri_to_uri's safe set written
-// as upper-case %XX. Each octet is decoded once only: "%252F" stays "%2F".
-// Request.Path must therefore keep the percent-encoding of reserved
-// characters (RFC 3986 normalisation decodes only unreserved ones).
+// The prefix test runs on Request.Path, the path plugin/policy normalised:
+// decoded once, ";params" cut, "//" merged, dot-segments resolved, no
+// trailing slash ("/api/v1/foo/../admin" arrives as "/api/admin"; encoded
+// slashes and double encoding are refused before we are asked). Django
+// matches on iri_to_uri(request.path), the decoded path with non-ASCII and
+// unsafe characters written back as upper-case %XX; the same re-encoding
+// is applied here (a remaining %XX is decoded once, never twice). One
+// difference is undone: when the raw path ends with '/', the slash the
+// normaliser removed is put back, because prefixes such as
+// "/api/v1/reports/" depend on it and the upstream sees it. Everything
+// else the normaliser changes makes the check stricter than the original
+// (a dot-segment can no longer walk out of an allowed prefix), never looser.
 //
 // # Identity
 //

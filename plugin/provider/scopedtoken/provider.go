@@ -186,7 +186,7 @@ func (p *Provider) credential(req *provider.Request) ([]byte, error) {
 }
 
 func (p *Provider) check(req *provider.Request, tok []byte) (provider.Identity, error) {
-	c, err := p.v.Verify(tok, req.Method, req.Path, req.Now)
+	c, err := p.v.verify(tok, req.Method, req.Path, rawTrailingSlash(req.RawPath), req.Now)
 	if err != nil {
 		return provider.Identity{}, err
 	}
@@ -286,4 +286,18 @@ func bytesLastIndexByte(b []byte, c byte) int {
 		}
 	}
 	return -1
+}
+
+// rawTrailingSlash reports whether the path part of :path ends with '/'.
+// The policy engine's normalised path drops a trailing slash, but Django
+// sees it, and prefixes such as "/api/v1/reports/" depend on it: the slash
+// is put back (on the normalised, dot-free path) before the prefix test.
+func rawTrailingSlash(raw string) bool {
+	for i := 0; i < len(raw); i++ {
+		if raw[i] == '?' {
+			raw = raw[:i]
+			break
+		}
+	}
+	return len(raw) > 1 && raw[len(raw)-1] == '/'
 }

@@ -71,6 +71,15 @@ func get(method, path, token string, now int64) *provider.Request {
 		Headers: []provider.Header{{Name: "authorization", Value: "TmpToken " + token}}}
 }
 
+// normalised is a request as the filter builds it: RawPath as received,
+// Path as plugin/policy.NormalisePath leaves it (decoded once, ";params"
+// cut, dot-segments resolved, "//" merged, no trailing slash).
+func normalised(method, raw, path, token string, now int64) *provider.Request {
+	r := get(method, path, token, now)
+	r.RawPath = raw
+	return r
+}
+
 func TestHostile(t *testing.T) {
 	p := newProvider(t, "")
 	payload := map[string]any{"user": 7, "max_age": 360, "endpoints": map[string][]string{
@@ -95,20 +104,26 @@ func TestHostile(t *testing.T) {
 		{"re-encoded signature (std base64)", get("GET", "/api/v1/foo", strings.NewReplacer("-", "+", "_", "/").Replace(tok), issued), provider.ReasonBadSignature},
 		{"oversize", get("GET", "/api/v1/foo", strings.Repeat("a", 9000), issued), provider.ReasonOversize},
 		{"no signature at all", get("GET", "/api/v1/foo", "abc", issued), provider.ReasonBadSignature},
-		// Scope on the normalised path. A normaliser resolves "..", "%2e%2e"
-		// and merges "//" before we see the path; these are the paths the
-		// provider receives.
-		{"dot-dot resolved out of prefix", get("GET", "/api/admin", tok, issued), provider.ReasonScope},
-		{"unresolved dot-dot stays a string prefix (original)", get("GET", "/api/v1/foo/../admin", tok, issued), provider.ReasonOK},
-		{"encoded dot-dot is not a prefix escape", get("GET", "/api/v1/fo%2e%2e/x", tok, issued), provider.ReasonScope},
-		{"double slash", get("GET", "/api//v1/foo", tok, issued), provider.ReasonScope},
-		{"case differs", get("GET", "/API/v1/foo", tok, issued), provider.ReasonScope},
-		{"missing trailing slash", get("GET", "/api/v1/reports", tok, issued), provider.ReasonScope},
-		{"trailing slash present", get("GET", "/api/v1/reports/", tok, issued), provider.ReasonOK},
-		{";params after prefix (plain prefix)", get("GET", "/api/v1/foo;x=1", tok, issued), provider.ReasonOK},
-		{";params inside prefix", get("GET", "/api/v1;x=1/foo", tok, issued), provider.ReasonScope},
-		{"encoded slash decoded like Django", get("GET", "/api%2Fv1%2Ffoo", tok, issued), provider.ReasonOK},
+		// Scope on the normalised path the policy engine hands over
+		// (plugin/policy.NormalisePath): raw path as sent, then what we see.
+		{"dot-dot resolved out of prefix", normalised("GET", "/api/v1/foo/../../admin", "/api/admin", tok, issued), provider.ReasonScope},
+		{"dot-dot inside the prefix", normalised("GET", "/api/v1/foo/x/../y", "/api/v1/foo/y", tok, issued), provider.ReasonOK},
+		{"encoded dot-dot resolved", normalised("GET", "/api/v1/foo/%2e%2e/%2e%2e/admin", "/api/admin", tok, issued), provider.ReasonScope},
+		{"encoded dot-dot left as text is no escape", get("GET", "/api/v1/fo%2e%2e/x", tok, issued), provider.ReasonScope},
+		{"double slash merged", normalised("GET", "/api//v1/foo", "/api/v1/foo", tok, issued), provider.ReasonOK},
+		{"double slash kept does not match", get("GET", "/api//v1/foo", tok, issued), provider.ReasonScope},
+		{"case differs", normalised("GET", "/API/v1/foo", "/API/v1/foo", tok, issued), provider.ReasonScope},
+		{"missing trailing slash", normalised("GET", "/api/v1/reports", "/api/v1/reports", tok, issued), provider.ReasonScope},
+		{"trailing slash present (restored from the raw path)", normalised("GET", "/api/v1/reports/", "/api/v1/reports", tok, issued), provider.ReasonOK},
+		{"trailing slash after dot-dot", normalised("GET", "/api/v1/reports/x/../", "/api/v1/reports", tok, issued), provider.ReasonOK},
+		{"trailing slash on a query only", normalised("GET", "/api/v1/reports?x=/", "/api/v1/reports", tok, issued), provider.ReasonScope},
+		{";params cut by the normaliser", normalised("GET", "/api/v1/foo;x=1", "/api/v1/foo", tok, issued), provider.ReasonOK},
+		{";params inside the prefix cut", normalised("GET", "/api/v1;x=1/foo", "/api/v1/foo", tok, issued), provider.ReasonOK},
+		{";params left as text (plain prefix)", get("GET", "/api/v1/foo;x=1", tok, issued), provider.ReasonOK},
+		{"plain prefix has no segment boundary (original)", normalised("GET", "/api/v1/foobar", "/api/v1/foobar", tok, issued), provider.ReasonOK},
+		{"decoded non-ASCII re-encoded like iri_to_uri", normalised("GET", "/caf%c3%a9/menu", "/café/menu", tok, issued), provider.ReasonOK},
 		{"lower-case percent-encoding of non-ASCII", get("GET", "/caf%c3%a9/menu", tok, issued), provider.ReasonOK},
+		{"encoded slash decoded like Django", get("GET", "/api%2Fv1%2Ffoo", tok, issued), provider.ReasonOK},
 		{"double-encoded is not decoded twice", get("GET", "/api%252Fv1%252Ffoo", tok, issued), provider.ReasonScope},
 		{"HEAD not implied by GET", get("HEAD", "/api/v1/foo", tok, issued), provider.ReasonScope},
 		{"POST prefix", get("POST", "/api/v1/upload/x", tok, issued), provider.ReasonOK},

@@ -70,6 +70,11 @@ var allowedMethods = [...]string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"
 // normalised path, no query) at nowNs, in the original's order: signature,
 // user, expiry, fields, scope.
 func (v *Verifier) Verify(token []byte, method, path string, nowNs int64) (Claims, error) {
+	return v.verify(token, method, path, false, nowNs)
+}
+
+// verify is Verify; slash appends a '/' to path (see Provider.check).
+func (v *Verifier) verify(token []byte, method, path string, slash bool, nowNs int64) (Claims, error) {
 	if len(token) > MaxTokenBytes {
 		return Claims{}, ErrOversize
 	}
@@ -156,6 +161,9 @@ func (v *Verifier) Verify(token []byte, method, path string, nowNs int64) (Claim
 	p, ok := djangoPath(v.path[:0], path)
 	if !ok {
 		return Claims{}, ErrPath
+	}
+	if slash && (len(p) == 0 || p[len(p)-1] != '/') {
+		p = append(p, '/')
 	}
 	v.path = p[:0]
 	allowed, invalid := matchEndpoints(endpoints, m, p)
