@@ -22,7 +22,8 @@
 //	     "any_of": ["keys", "jwt"], "all_of": ["office"], "mode": "enforce",
 //	     "cors_preflight": true, "scopes": {"any_of": ["read"]}, "roles": ["robot"],
 //	     "claims": [{"claim": "org.team", "any_of": ["blue"]}],
-//	     "rate_limit": {"by": "subject", "per_second": 5, "burst": 10}}
+//	     "rate_limit": {"by": "subject", "per_second": 5, "burst": 10},
+//	     "buffer_body": false, "max_body_bytes": 65536}
 //	  ],
 //	  "case_insensitive_paths": false,
 //	  "identity_headers": {"subject": "x-tokengate-subject", "provider": "x-tokengate-provider",
@@ -193,6 +194,12 @@ func (p *parser) document(root *conf.Object) *Config {
 			}
 			rules = append(rules, r)
 			where = append(where, o.Here())
+		}
+	}
+	for _, r := range rules {
+		if r.BufferBody {
+			p.warn("rule " + strconv.Quote(r.Name) + " buffers request bodies: Envoy must run the filter with " +
+				"allow_on_headers_stop_iteration: true, or its requests wait until the stream times out")
 		}
 	}
 	for _, pr := range cfg.Providers {

@@ -9,6 +9,13 @@ import (
 	"github.com/tokengate/tokengate/plugin/ratelimit"
 )
 
+// Request-body buffering limits. Envoy's own connection buffer limit
+// (default 1 MiB) caps what it can hold for a paused filter.
+const (
+	DefaultMaxBodyBytes = 64 << 10
+	MaxBodyBytes        = 1 << 20
+)
+
 // rule reads one rule; nil when it has errors (already recorded).
 func (p *parser) rule(o *conf.Object, foldCase bool) *policy.Rule {
 	before := len(p.errs.List)
@@ -46,6 +53,15 @@ func (p *parser) rule(o *conf.Object, foldCase bool) *policy.Rule {
 		}
 	}
 	r.RateLimit = rateLimit(o.Object("rate_limit"))
+	r.BufferBody = o.Bool("buffer_body", false)
+	if o.Has("max_body_bytes") {
+		r.MaxBodyBytes = int(o.Int("max_body_bytes", DefaultMaxBodyBytes, 1, MaxBodyBytes))
+		if !r.BufferBody {
+			o.Fail("max_body_bytes", "only applies with \"buffer_body\": true")
+		}
+	} else if r.BufferBody {
+		r.MaxBodyBytes = DefaultMaxBodyBytes
+	}
 
 	hasProviders := len(r.AllOf)+len(r.AnyOf) > 0 || o.Has("any_of") || o.Has("all_of")
 	requires := !r.Scopes.Empty() || len(r.Roles) > 0 || len(r.Claims) > 0
@@ -56,6 +72,9 @@ func (p *parser) rule(o *conf.Object, foldCase bool) *policy.Rule {
 		o.Fail("anonymous", "an anonymous rule cannot require scopes, roles or claims: nobody would be checked")
 	case !r.Anonymous && !hasProviders:
 		o.Fail("", `names no providers: set "any_of" and/or "all_of", or "anonymous": true`)
+	}
+	if r.Anonymous && r.BufferBody {
+		o.Fail("buffer_body", "an anonymous rule asks no provider, so it has no use for the body")
 	}
 	if r.Anonymous && r.RateLimit != nil && r.RateLimit.By != policy.BySource {
 		o.Fail("rate_limit.by", `an anonymous rule has no subject or credential: use "source"`)

@@ -15,6 +15,14 @@
 // pause; the answer resumes the evaluation. The verdict is then applied:
 // forward with edited headers, or a local reply.
 //
+// A rule with buffer_body holds the headers (StopIteration) and collects
+// the body (at most max_body_bytes, else 401 credential_oversize) into
+// provider.Request.Body before asking its providers. Envoy delivers body
+// callbacks to a filter paused in headers only when the filter runs with
+// allow_on_headers_stop_iteration: true; without it such requests wait
+// until Envoy's stream timeout (they never reach the upstream). The
+// configuration logs a warning for every such rule.
+//
 // # What the upstream sees
 //
 // Inbound headers that could pass for identity (the configured identity

@@ -20,6 +20,8 @@ type httpContext struct {
 	ev      *policy.Evaluation
 	ended   bool // OnHttpStreamDone ran: the stream is gone
 	replied bool // a local reply was sent
+	// waitBody: the rule needs the body; headers are held until it is complete.
+	waitBody bool
 }
 
 var (
@@ -29,10 +31,13 @@ var (
 	errForwarded     = provider.NewError(provider.ReasonBadRequest, "x-forwarded-for does not carry the trusted hops")
 	errHeaderValue   = provider.NewError(provider.ReasonClaims, "identity cannot be represented as a header value")
 	errPanic         = provider.NewError(provider.ReasonInternal, "internal error")
+	errBodyTooLarge  = provider.NewError(provider.ReasonOversize, "request body larger than the rule's max_body_bytes")
+	errBodyMissing   = provider.NewError(provider.ReasonInternal, "request body unavailable")
 )
 
-// OnHttpRequestHeaders decides the request.
-func (h *httpContext) OnHttpRequestHeaders(int, bool) (act types.Action) {
+// OnHttpRequestHeaders decides the request, or holds it until the body is
+// complete when the matched rule buffers bodies.
+func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (act types.Action) {
 	defer h.recoverDeny("on_request_headers", &act)
 	cfg := h.plugin.cfg
 	if cfg == nil {
@@ -74,7 +79,61 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) (act types.Action) {
 		return h.refuse(&policy.Verdict{Reason: provider.ReasonBadRequest, Err: errForwarded})
 	}
 	r.Now = h.plugin.opts.Now()
-	h.ev = cfg.Policy.Start(r)
+	h.ev = cfg.Policy.Begin(r)
+	if h.ev.WantsBody() && !endOfStream {
+		// Hold the headers (StopIteration) and collect the body. Envoy
+		// only delivers body callbacks to a filter paused in headers when
+		// allow_on_headers_stop_iteration is true (see config warnings).
+		h.waitBody = true
+		return types.ActionPause
+	}
+	h.ev.Run()
+	return h.drive()
+}
+
+// OnHttpRequestBody buffers the body for rules that need it, then decides.
+func (h *httpContext) OnHttpRequestBody(bodySize int, endOfStream bool) (act types.Action) {
+	defer h.recoverDeny("on_request_body", &act)
+	if !h.waitBody {
+		return types.ActionContinue
+	}
+	if bodySize > h.ev.Rule().MaxBodyBytes {
+		h.waitBody = false
+		return h.refuse(&policy.Verdict{Rule: h.ev.Rule(), Reason: provider.ReasonOversize, Err: errBodyTooLarge})
+	}
+	if !endOfStream {
+		return types.ActionPause // keep buffering; called again with the total
+	}
+	return h.decideWithBody(bodySize)
+}
+
+// OnHttpRequestTrailers ends a body that was followed by trailers.
+func (h *httpContext) OnHttpRequestTrailers(int) (act types.Action) {
+	defer h.recoverDeny("on_request_trailers", &act)
+	if !h.waitBody {
+		return types.ActionContinue
+	}
+	size := 0
+	if b, err := proxywasm.GetHttpRequestBody(0, h.ev.Rule().MaxBodyBytes+1); err == nil {
+		size = len(b)
+	}
+	if size > h.ev.Rule().MaxBodyBytes {
+		h.waitBody = false
+		return h.refuse(&policy.Verdict{Rule: h.ev.Rule(), Reason: provider.ReasonOversize, Err: errBodyTooLarge})
+	}
+	return h.decideWithBody(size)
+}
+
+func (h *httpContext) decideWithBody(size int) types.Action {
+	h.waitBody = false
+	if size > 0 {
+		b, err := proxywasm.GetHttpRequestBody(0, size)
+		if err != nil {
+			return h.refuse(&policy.Verdict{Rule: h.ev.Rule(), Reason: provider.ReasonInternal, Err: errBodyMissing})
+		}
+		h.req.Body = b
+	}
+	h.ev.Run()
 	return h.drive()
 }
 

@@ -63,6 +63,7 @@ type Evaluation struct {
 	pending  *provider.NeedCallout
 	callouts int
 	done     bool
+	started  bool
 	anyOK    bool
 	anyErr   error
 	anyProv  string
@@ -85,7 +86,19 @@ var (
 // req.Query, matches a rule and asks providers until it has a verdict or
 // needs a callout. req must stay alive and unchanged until the evaluation
 // is done (providers may keep pointers into it across a callout).
+//
+// Start ignores Rule.BufferBody; callers that can buffer bodies use Begin,
+// WantsBody and Run instead.
 func (p *Policy) Start(req *provider.Request) *Evaluation {
+	e := p.Begin(req)
+	e.Run()
+	return e
+}
+
+// Begin normalises and matches like Start but does not ask providers yet,
+// so the caller can first buffer the body when WantsBody says so, then
+// call Run.
+func (p *Policy) Begin(req *provider.Request) *Evaluation {
 	e := &Evaluation{pol: p, req: req}
 	rawPath, query := SplitPath(req.RawPath)
 	req.Query = query
@@ -127,8 +140,22 @@ func (p *Policy) Start(req *provider.Request) *Evaluation {
 	}
 	e.v.Kind = KindAuthenticated
 	e.seq = rule.Providers()
-	e.run(nil, nil)
 	return e
+}
+
+// WantsBody reports whether the matched rule's providers need the request
+// body (Rule.BufferBody) before Run.
+func (e *Evaluation) WantsBody() bool {
+	return !e.done && !e.started && e.rule != nil && e.rule.BufferBody
+}
+
+// Run asks the providers (once; later calls do nothing).
+func (e *Evaluation) Run() {
+	if e.done || e.started {
+		return
+	}
+	e.started = true
+	e.run(nil, nil)
 }
 
 // Done reports whether the verdict is final.

@@ -294,3 +294,25 @@ func TestCovers(t *testing.T) {
 		})
 	}
 }
+
+func TestBeginWantsBody(t *testing.T) {
+	key := &fake{name: "key"}
+	pol := New([]*Rule{
+		{Name: "signed", Paths: []PathMatch{{Prefix: "/signed"}}, AnyOf: []provider.Provider{key}, BufferBody: true, MaxBodyBytes: 10},
+		{Name: "plain", AnyOf: []provider.Provider{key}},
+	}, Options{})
+	ev := pol.Begin(req("POST", "/signed", "x-key", "ok:bot"))
+	if !ev.WantsBody() || ev.Done() {
+		t.Fatal("buffering rule does not want the body")
+	}
+	ev.Run()
+	if !ev.Done() || !ev.Verdict().Allow || ev.WantsBody() {
+		t.Fatalf("after Run: done=%v verdict=%+v", ev.Done(), ev.Verdict())
+	}
+	if ev := pol.Begin(req("POST", "/other", "x-key", "ok:bot")); ev.WantsBody() {
+		t.Fatal("plain rule wants the body")
+	}
+	if ev := pol.Begin(req("POST", "/%2f")); ev.WantsBody() || !ev.Done() {
+		t.Fatal("refused path must be decided at Begin")
+	}
+}

@@ -153,6 +153,11 @@ type Rule struct {
 
 	RateLimit *RateLimit
 
+	// BufferBody makes the filter collect the request body (at most
+	// MaxBodyBytes) into provider.Request.Body before asking providers.
+	BufferBody   bool
+	MaxBodyBytes int
+
 	seq []provider.Provider // AllOf then AnyOf, built by New
 }
 
