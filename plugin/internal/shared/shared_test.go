@@ -1,3 +1,8 @@
+//go:build !wasip1
+
+// The SDK emulator (proxytest) only serves native builds; under wasip1 the
+// facade goes to the real host ABI, which needs a proxy-wasm host.
+
 package shared
 
 import (
