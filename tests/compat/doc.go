@@ -1,0 +1,24 @@
+// Package compat proves, per Envoy version, what the compatibility pass
+// (plugin/compat, issue 9) is for. hostsim runs the same request suite and
+// a long allocation-heavy soak against each module before and after the
+// pass, under the profiles envoy-1.32, envoy-1.33 (Envoy 1.33–1.39),
+// envoy-current (after cpp-host #533) and full-wasi:
+//
+//   - the raw module fails exactly as in real Envoy: on envoy-1.32 the load
+//     fails naming a missing WASI import; on envoy-1.33 the Go runtime
+//     throws "poll_oneoff failed" at its first GC cycle after a runtime
+//     timer exists, and the request in flight gets the trap;
+//   - the rewritten module passes on every profile with results identical
+//     to each other and to the raw module where the raw module works;
+//   - start-up and the allocator call no import outside each Envoy
+//     version's allow-list (hostsim traps on any), including Envoy 1.32's
+//     list, which is why the pass also inlines fd_fdstat_get; a negative
+//     control shows the trap when it does not.
+//
+// Modules: a small allocation-heavy Go guest (testdata/guest, built by the
+// tests) and the plugin itself (build/tokengate.raw.wasm, built into a
+// temporary directory when `make wasm` has not run).
+//
+// The soak runs 100,000 requests per module and profile (TOKENGATE_COMPAT_SOAK
+// overrides the count; -short uses 3,000).
+package compat
