@@ -2,9 +2,14 @@ package deploycheck
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"testing"
+	"time"
 
+	jwtlib "github.com/golang-jwt/jwt/v5"
 	"github.com/tetratelabs/wazero"
 
 	"github.com/tokengate/tokengate/hostsim"
@@ -46,9 +51,23 @@ func TestShippedBootstrapInHostsim(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The jwks cluster serves a key set this test signs with; every other
+	// cluster exists (so the names resolve, as in Envoy) but fails.
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks, _ := json.Marshal(map[string]any{"keys": []any{map[string]any{
+		"kty": "OKP", "crv": "Ed25519", "kid": "deploy-test", "alg": "EdDSA", "use": "sig",
+		"x": base64.RawURLEncoding.EncodeToString(pub),
+	}}})
 	cfg := hostsim.Config{}.WithProfile(hostsim.ProfileEnvoy133).WithCompilationCache(compiled)
 	for _, c := range b.GetStaticResources().GetClusters() {
-		cfg = cfg.WithCannedCluster(c.GetName(), hostsim.CannedResponse{Status: 503})
+		canned := hostsim.CannedResponse{Status: 503}
+		if c.GetName() == "jwks" {
+			canned = hostsim.CannedResponse{Status: 200, Headers: [][2]string{{"content-type", "application/json"}}, Body: jwks}
+		}
+		cfg = cfg.WithCannedCluster(c.GetName(), canned)
 	}
 	host, err := hostsim.New(ctx, module, cfg)
 	if err != nil {
@@ -116,6 +135,28 @@ func TestShippedBootstrapInHostsim(t *testing.T) {
 		}
 		if _, n := header(r.Headers, "x-api-key"); n != 0 {
 			t.Error("the API key reached the upstream")
+		}
+	})
+	t.Run("JWT signed with a key from the jwks cluster passes", func(t *testing.T) {
+		now := host.Now()
+		tok := jwtlib.NewWithClaims(jwtlib.SigningMethodEdDSA, jwtlib.MapClaims{
+			"iss": "https://keys.example.com", "aud": "orders-api", "sub": "robot-7",
+			"iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(),
+		})
+		tok.Header["kid"] = "deploy-test"
+		signed, err := tok.SignedString(priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := send("/api/orders", [2]string{"authorization", "Bearer " + signed})
+		if r.Outcome != hostsim.OutcomeForwarded {
+			t.Fatalf("outcome %s (status %d, body %s), want forwarded", r.Outcome, r.Status, r.Body)
+		}
+		if v, _ := header(r.Headers, "x-tokengate-subject"); v != "robot-7" {
+			t.Errorf("x-tokengate-subject %q, want robot-7", v)
+		}
+		if _, n := header(r.Headers, "authorization"); n != 0 {
+			t.Error("the JWT reached the upstream")
 		}
 	})
 	t.Run("demo key from a non-loopback address is refused", func(t *testing.T) {
