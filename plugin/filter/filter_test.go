@@ -449,3 +449,31 @@ func TestRemoveQueryParams(t *testing.T) {
 		}
 	}
 }
+
+// While a callout is out, body and trailer callbacks must not let the
+// request through (Envoy delivers them to a paused filter when
+// allow_on_headers_stop_iteration is on).
+func TestBodyHeldWhileDeciding(t *testing.T) {
+	host := newHost(t, filterConfig)
+	id := host.InitializeHttpContext()
+	if act := host.CallOnRequestHeaders(id, request("POST", "/remote", [2]string{"x-remote", "ok:svc"}), false); act != types.ActionPause {
+		t.Fatalf("headers: %v", act)
+	}
+	if act := host.CallOnRequestBody(id, []byte("payload"), false); act != types.ActionPause {
+		t.Fatalf("body passed while a callout was out: %v", act)
+	}
+	if act := host.CallOnRequestTrailers(id, [][2]string{{"x-t", "1"}}); act != types.ActionPause {
+		t.Fatalf("trailers passed while a callout was out: %v", act)
+	}
+	calls := host.GetCalloutAttributesFromContext(id)
+	host.CallOnHttpCallResponse(calls[0].CalloutID, [][2]string{{":status", "200"}}, nil, nil)
+	if act := host.CallOnRequestBody(id, []byte("more"), true); act != types.ActionContinue {
+		t.Fatalf("body after the verdict: %v", act)
+	}
+	// A refused request never lets its body through either.
+	id = host.InitializeHttpContext()
+	host.CallOnRequestHeaders(id, request("POST", "/api/x"), false)
+	if act := host.CallOnRequestBody(id, []byte("x"), true); act != types.ActionPause {
+		t.Fatalf("body of a refused request: %v", act)
+	}
+}

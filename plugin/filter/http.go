@@ -22,6 +22,11 @@ type httpContext struct {
 	replied bool // a local reply was sent
 	// waitBody: the rule needs the body; headers are held until it is complete.
 	waitBody bool
+	// forwarded: the verdict let the request through. Until then every
+	// body and trailer callback holds the stream, so nothing reaches the
+	// upstream while a decision is pending (Envoy delivers body callbacks
+	// to a paused filter when allow_on_headers_stop_iteration is on).
+	forwarded bool
 }
 
 var (
@@ -95,7 +100,7 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (act types.A
 func (h *httpContext) OnHttpRequestBody(bodySize int, endOfStream bool) (act types.Action) {
 	defer h.recoverDeny("on_request_body", &act)
 	if !h.waitBody {
-		return types.ActionContinue
+		return h.holdUntilForwarded()
 	}
 	if bodySize > h.ev.Rule().MaxBodyBytes {
 		h.waitBody = false
@@ -111,7 +116,7 @@ func (h *httpContext) OnHttpRequestBody(bodySize int, endOfStream bool) (act typ
 func (h *httpContext) OnHttpRequestTrailers(int) (act types.Action) {
 	defer h.recoverDeny("on_request_trailers", &act)
 	if !h.waitBody {
-		return types.ActionContinue
+		return h.holdUntilForwarded()
 	}
 	size := 0
 	if b, err := proxywasm.GetHttpRequestBody(0, h.ev.Rule().MaxBodyBytes+1); err == nil {
@@ -122,6 +127,13 @@ func (h *httpContext) OnHttpRequestTrailers(int) (act types.Action) {
 		return h.refuse(&policy.Verdict{Rule: h.ev.Rule(), Reason: provider.ReasonOversize, Err: errBodyTooLarge})
 	}
 	return h.decideWithBody(size)
+}
+
+func (h *httpContext) holdUntilForwarded() types.Action {
+	if h.forwarded {
+		return types.ActionContinue
+	}
+	return types.ActionPause
 }
 
 func (h *httpContext) decideWithBody(size int) types.Action {
@@ -205,16 +217,19 @@ func (h *httpContext) apply(v *policy.Verdict) types.Action {
 		h.logDenial("tokengate: shadow: would deny", v)
 		p.count(rule, refusingProvider(v), "shadow_denied", v.Reason)
 		h.removeForged(nil)
+		h.forwarded = true
 		return types.ActionContinue
 	}
 	switch v.Kind {
 	case policy.KindAnonymous:
 		h.removeForged(nil)
 		p.count(rule, "_anonymous", "allowed", provider.ReasonOK)
+		h.forwarded = true
 		return types.ActionContinue
 	case policy.KindPreflight:
 		h.removeForged(nil)
 		p.count(rule, "_preflight", "allowed", provider.ReasonOK)
+		h.forwarded = true
 		return types.ActionContinue
 	}
 	id := &v.Identity
@@ -235,6 +250,7 @@ func (h *httpContext) apply(v *policy.Verdict) types.Action {
 		_ = proxywasm.AddHttpRequestHeader(hd.Name, hd.Value)
 	}
 	p.count(rule, id.Provider, "allowed", provider.ReasonOK)
+	h.forwarded = true
 	return types.ActionContinue
 }
 
