@@ -1,0 +1,530 @@
+// Package httpsig verifies HTTP Message Signatures (RFC 9421), provider
+// type "http_signature".
+//
+// # What is supported
+//
+//   - Fields Signature-Input and Signature (several field lines are joined),
+//     one signature per request: the configured label, or the only one sent.
+//   - Algorithms, decided by the key (an "alg" parameter must agree):
+//     hmac-sha256, ed25519, and also ecdsa-p256-sha256, rsa-pss-sha512,
+//     rsa-v1_5-sha256 for keys of those types.
+//   - Derived components @method, @authority, @path, @query,
+//     @request-target; HTTP fields by lower-case name (all field lines,
+//     trimmed, joined with ", ").
+//   - content-digest (RFC 9530, sha-256 and sha-512): when covered it is
+//     also checked against the request body (Request.Body; the route must
+//     buffer the body). Every supported digest present must match.
+//   - Parameters created, expires, nonce, keyid, alg, tag.
+//
+// # What is not
+//
+// @target-uri and @scheme (the proxy does not know the client's scheme
+// reliably), @query-param, @status, component parameters (;sf ;key ;bs
+// ;req ;name), responses, trailers, and multiple signatures per request.
+// Such signatures are refused, never skipped.
+//
+// # Time and replay
+//
+// created is required by default and must not be older than
+// max_age_seconds nor newer than clock_skew_seconds; expires, when given,
+// must be in the future. A nonce, when present (or required), is accepted
+// once per key across all VMs (plugin/replay) until the signature's
+// lifetime ends. Results are never cached: a signature covers one request.
+package httpsig
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/tokengate/tokengate/plugin/provider"
+	"github.com/tokengate/tokengate/plugin/provider/conf"
+	"github.com/tokengate/tokengate/plugin/provider/keys"
+	"github.com/tokengate/tokengate/plugin/replay"
+)
+
+// Kind is the configuration type name.
+const Kind = "http_signature"
+
+var errUnsupportedComponent = errors.New("component parameters are not supported")
+
+var (
+	errMissingSig   = provider.NewError(provider.ReasonMalformed, "Signature-Input without Signature, or the reverse")
+	errSyntax       = provider.NewError(provider.ReasonMalformed, "Signature-Input or Signature is not a valid structured field")
+	errOversize     = provider.NewError(provider.ReasonOversize, "signature fields longer than max_header_bytes")
+	errAmbiguous    = provider.NewError(provider.ReasonAmbiguous, "several signatures and no configured label")
+	errNoLabel      = provider.NewError(provider.ReasonMissing, "no signature with the configured label")
+	errMismatch     = provider.NewError(provider.ReasonMalformed, "Signature-Input and Signature labels differ")
+	errComponent    = provider.NewError(provider.ReasonMalformed, "unsupported, duplicate or absent covered component")
+	errParams       = provider.NewError(provider.ReasonMalformed, "unknown or mistyped signature parameter")
+	errRequired     = provider.NewError(provider.ReasonClaims, "a required component is not covered")
+	errKeyID        = provider.NewError(provider.ReasonUnknown, "unknown keyid")
+	errNoKeyID      = provider.NewError(provider.ReasonMalformed, "keyid parameter missing")
+	errAlg          = provider.NewError(provider.ReasonAlgorithm, "alg parameter differs from the key's algorithm")
+	errSig          = provider.NewError(provider.ReasonBadSignature, "signature does not verify")
+	errNoCreated    = provider.NewError(provider.ReasonClaims, "created parameter required")
+	errTooOld       = provider.NewError(provider.ReasonExpired, "created older than max_age_seconds")
+	errExpires      = provider.NewError(provider.ReasonExpired, "signature past its expires")
+	errFuture       = provider.NewError(provider.ReasonNotYetValid, "created in the future")
+	errNoNonce      = provider.NewError(provider.ReasonClaims, "nonce parameter required")
+	errDigest       = provider.NewError(provider.ReasonBadSignature, "content-digest does not match the body")
+	errDigestSyntax = provider.NewError(provider.ReasonMalformed, "content-digest has no usable sha-256/sha-512 digest")
+)
+
+type algorithm uint8
+
+const (
+	algHMACSHA256 algorithm = iota + 1
+	algEd25519
+	algECDSAP256
+	algRSAPSS512
+	algRSA15SHA256
+)
+
+var algNames = map[string]algorithm{
+	"hmac-sha256": algHMACSHA256, "ed25519": algEd25519, "ecdsa-p256-sha256": algECDSAP256,
+	"rsa-pss-sha512": algRSAPSS512, "rsa-v1_5-sha256": algRSA15SHA256,
+}
+
+type key struct {
+	alg     algorithm
+	algName string
+	subject string
+	secret  []byte    // HMAC
+	pub     *keys.Key // asymmetric
+	jws     keys.Alg  // the JWS algorithm with the same verification
+}
+
+// Provider is a configured HTTP message signature verifier.
+type Provider struct {
+	name                   string
+	label                  string
+	keys                   map[string]*key
+	required               []string
+	maxAge                 int64
+	skew                   int64
+	needCreated, needNonce bool
+	maxBytes               int
+	replay                 provider.ReplayGuard
+}
+
+var _ provider.Provider = (*Provider)(nil)
+
+// Name implements provider.Provider.
+func (p *Provider) Name() string { return p.name }
+
+// Kind implements provider.Provider.
+func (p *Provider) Kind() string { return Kind }
+
+// Challenge implements provider.Provider: RFC 9421 §5 Accept-Signature is a
+// separate field; the WWW-Authenticate challenge names the scheme only.
+func (p *Provider) Challenge() string { return `Signature realm="tokengate"` }
+
+// FromConfig builds an "http_signature" provider. See README.md.
+func FromConfig(name string, o *conf.Object, d provider.Deps) provider.Provider {
+	before := len(o.Errs().List)
+	p := &Provider{name: name, keys: map[string]*key{}}
+	p.label = o.String("label", "")
+	p.required = o.Strings("required_components")
+	if p.required == nil {
+		p.required = []string{"@method", "@path", "@authority"}
+	}
+	for i, c := range p.required {
+		if !supportedComponent(c) {
+			o.Fail("required_components["+strconv.Itoa(i)+"]", strconv.Quote(c)+" is not a supported component")
+		}
+	}
+	if o.Bool("require_content_digest", false) {
+		p.required = append(p.required, "content-digest")
+	}
+	p.maxAge = o.Int("max_age_seconds", 300, 1, 86400) * 1e9
+	p.skew = o.Int("clock_skew_seconds", 5, 0, 300) * 1e9
+	p.needCreated = o.Bool("require_created", true)
+	p.needNonce = o.Bool("require_nonce", false)
+	p.maxBytes = int(o.Int("max_header_bytes", 8192, 256, 65536))
+	if ks := o.Object("keys"); ks == nil {
+		o.Fail("keys", "is required")
+	} else {
+		for _, id := range ks.Names() {
+			ko := ks.Object(id)
+			if ko == nil {
+				continue
+			}
+			if k := readKey(ko, id); k != nil {
+				p.keys[id] = k
+			}
+			ko.Done()
+		}
+		if len(p.keys) == 0 {
+			ks.Fail("", "needs at least one key")
+		}
+	}
+	p.replay = d.Replay
+	if p.replay == nil && d.Shared != nil {
+		p.replay = replay.New(d.Shared, replay.Config{Namespace: "httpsig/" + name, Full: d.Counter("replay_store_full")})
+	}
+	if p.replay == nil {
+		o.Fail("", "needs the shared replay store for nonces, which this host does not provide")
+	}
+	o.Done()
+	if len(o.Errs().List) > before {
+		return nil
+	}
+	return p
+}
+
+func readKey(ko *conf.Object, id string) *key {
+	k := &key{subject: ko.String("subject", id)}
+	k.algName = ko.Enum("alg", "", "hmac-sha256", "ed25519", "ecdsa-p256-sha256", "rsa-pss-sha512", "rsa-v1_5-sha256")
+	k.alg = algNames[k.algName]
+	if k.alg == algHMACSHA256 {
+		enc := ko.Enum("secret_encoding", "raw", "raw", "base64")
+		s := ko.RequiredSecret("secret", 1)
+		if ko.Has("key") {
+			ko.Fail("key", "an HMAC key takes secret, not key")
+		}
+		if enc == "base64" && s != nil {
+			b, err := base64.StdEncoding.DecodeString(string(s))
+			if err != nil {
+				ko.Fail("secret", "is not base64")
+				return nil
+			}
+			s = b
+		}
+		if s != nil && len(s) < 32 {
+			ko.Fail("secret", "secret is too weak: at least 32 bytes required")
+			return nil
+		}
+		k.secret = s
+		return k
+	}
+	if k.alg == 0 {
+		ko.Fail("alg", "is required")
+		return nil
+	}
+	text := ko.RequiredSecret("key", 1) // public, but may come from {"env": NAME}
+	if text == nil {
+		return nil
+	}
+	pub, err := keys.ParsePublicKey(text)
+	if err != nil {
+		ko.Fail("key", err.Error())
+		return nil
+	}
+	want := map[algorithm]struct {
+		t keys.Type
+		a keys.Alg
+	}{
+		algEd25519: {keys.TypeEd25519, keys.EdDSA}, algECDSAP256: {keys.TypeP256, keys.ES256},
+		algRSAPSS512: {keys.TypeRSA, keys.PS512}, algRSA15SHA256: {keys.TypeRSA, keys.RS256},
+	}[k.alg]
+	if pub.Type != want.t {
+		ko.Fail("key", "is a "+pub.Type.String()+" key, not one for "+k.algName)
+		return nil
+	}
+	k.pub, k.jws = pub.Restrict(keys.AlgSet(0).With(want.a)), want.a
+	return k
+}
+
+func supportedComponent(c string) bool {
+	switch c {
+	case "@method", "@authority", "@path", "@query", "@request-target":
+		return true
+	}
+	if c == "" || c[0] == '@' {
+		return false
+	}
+	for i := 0; i < len(c); i++ {
+		ch := c[i]
+		if !(ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '_' || ch == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// fieldValue joins all lines of a header as RFC 9421 §2.1 does.
+func fieldValue(req *provider.Request, name string) (string, bool) {
+	var b strings.Builder
+	found := false
+	for _, h := range req.Headers {
+		if h.Name != name {
+			continue
+		}
+		if found {
+			b.WriteString(", ")
+		}
+		b.WriteString(strings.Trim(h.Value, " \t"))
+		found = true
+	}
+	return b.String(), found
+}
+
+// Verify implements provider.Provider.
+func (p *Provider) Verify(req *provider.Request) (provider.Identity, error) {
+	in, hasIn := fieldValue(req, "signature-input")
+	sig, hasSig := fieldValue(req, "signature")
+	switch {
+	case !hasIn && !hasSig:
+		return provider.Identity{}, provider.ErrNoCredential
+	case !hasIn || !hasSig:
+		return provider.Identity{}, errMissingSig
+	case len(in)+len(sig) > p.maxBytes:
+		return provider.Identity{}, errOversize
+	}
+	inputs, err := parseDict(in)
+	if err == errUnsupportedComponent {
+		return provider.Identity{}, errComponent
+	}
+	if err != nil {
+		return provider.Identity{}, errSyntax
+	}
+	sigs, err := parseDict(sig)
+	if err != nil {
+		return provider.Identity{}, errSyntax
+	}
+	var m *member
+	switch {
+	case p.label != "":
+		for i := range inputs {
+			if inputs[i].name == p.label {
+				m = &inputs[i]
+			}
+		}
+		if m == nil {
+			return provider.Identity{}, errNoLabel
+		}
+	case len(inputs) == 1:
+		m = &inputs[0]
+	default:
+		return provider.Identity{}, errAmbiguous
+	}
+	var sigBytes []byte
+	found := false
+	for _, s := range sigs {
+		if s.name == m.name {
+			if s.inner || s.bytes == nil || len(s.params) != 0 {
+				return provider.Identity{}, errSyntax
+			}
+			sigBytes, found = s.bytes, true
+		}
+	}
+	if !found || !m.inner {
+		return provider.Identity{}, errMismatch
+	}
+	return p.verify(req, m, sigBytes)
+}
+
+func (p *Provider) verify(req *provider.Request, m *member, sig []byte) (provider.Identity, error) {
+	var created, expires int64
+	var hasCreated, hasExpires bool
+	var keyid, alg, nonce string
+	var hasNonce bool
+	for _, pr := range m.params {
+		switch pr.name {
+		case "created", "expires":
+			if !pr.isNum || pr.num < 0 || pr.num > 1<<33 {
+				return provider.Identity{}, errParams
+			}
+			if pr.name == "created" {
+				created, hasCreated = pr.num*1e9, true
+			} else {
+				expires, hasExpires = pr.num*1e9, true
+			}
+		case "keyid", "alg", "nonce", "tag":
+			if !pr.isStr {
+				return provider.Identity{}, errParams
+			}
+			switch pr.name {
+			case "keyid":
+				keyid = pr.str
+			case "alg":
+				alg = pr.str
+			case "nonce":
+				nonce, hasNonce = pr.str, true
+			}
+		default:
+			return provider.Identity{}, errParams
+		}
+	}
+	if keyid == "" {
+		return provider.Identity{}, errNoKeyID
+	}
+	k := p.keys[keyid]
+	if k == nil {
+		return provider.Identity{}, errKeyID
+	}
+	if alg != "" && alg != k.algName {
+		return provider.Identity{}, errAlg
+	}
+	// Covered components: supported, unique, and the required ones present.
+	for i, c := range m.items {
+		if !supportedComponent(c) {
+			return provider.Identity{}, errComponent
+		}
+		for _, d := range m.items[:i] {
+			if d == c {
+				return provider.Identity{}, errComponent
+			}
+		}
+	}
+	for _, r := range p.required {
+		covered := false
+		for _, c := range m.items {
+			if c == r {
+				covered = true
+			}
+		}
+		if !covered {
+			return provider.Identity{}, errRequired
+		}
+	}
+	base, err := signatureBase(req, m)
+	if err != nil {
+		return provider.Identity{}, err
+	}
+	if !k.check([]byte(base), sig) {
+		return provider.Identity{}, errSig
+	}
+	// Only now, with the parameters authenticated, look at time and body.
+	now := req.Now
+	if !hasCreated && p.needCreated {
+		return provider.Identity{}, errNoCreated
+	}
+	until := now + p.maxAge
+	if hasCreated {
+		if created > now+p.skew {
+			return provider.Identity{}, errFuture
+		}
+		if now-created > p.maxAge {
+			return provider.Identity{}, errTooOld
+		}
+		until = created + p.maxAge + p.skew
+	}
+	if hasExpires {
+		if now >= expires {
+			return provider.Identity{}, errExpires
+		}
+		if expires < until {
+			until = expires
+		}
+	}
+	for _, c := range m.items {
+		if c == "content-digest" {
+			if err := checkDigest(req); err != nil {
+				return provider.Identity{}, err
+			}
+		}
+	}
+	if !hasNonce && p.needNonce {
+		return provider.Identity{}, errNoNonce
+	}
+	if hasNonce {
+		if err := p.replay.Use(p.name+"\x00"+keyid+"\x00"+nonce, now, until); err != nil {
+			return provider.Identity{}, err
+		}
+	}
+	return provider.Identity{
+		Subject:   k.subject,
+		ExpiresAt: until,
+		Claims:    map[string][]string{"keyid": {keyid}, "label": {m.name}},
+	}, nil
+}
+
+func (k *key) check(base, sig []byte) bool {
+	if k.alg == algHMACSHA256 {
+		mac := hmac.New(sha256.New, k.secret)
+		mac.Write(base)
+		return hmac.Equal(mac.Sum(nil), sig)
+	}
+	return k.pub.Verify(k.jws, base, sig)
+}
+
+// signatureBase builds the RFC 9421 §2.5 signature base.
+func signatureBase(req *provider.Request, m *member) (string, error) {
+	var b strings.Builder
+	for _, c := range m.items {
+		v, ok := componentValue(req, c)
+		if !ok {
+			return "", errComponent
+		}
+		b.WriteByte('"')
+		b.WriteString(c)
+		b.WriteString(`": `)
+		b.WriteString(v)
+		b.WriteByte('\n')
+	}
+	b.WriteString(`"@signature-params": `)
+	b.WriteString(m.serialize())
+	return b.String(), nil
+}
+
+func componentValue(req *provider.Request, c string) (string, bool) {
+	rawPath, query, hasQuery := strings.Cut(req.RawPath, "?")
+	switch c {
+	case "@method":
+		return req.Method, req.Method != ""
+	case "@authority":
+		// Lower-cased; the port is kept as sent (no scheme to decide
+		// whether it is the default one).
+		a := strings.ToLower(req.Authority)
+		return a, a != ""
+	case "@path":
+		if rawPath == "" {
+			rawPath = "/"
+		}
+		return rawPath, true
+	case "@query":
+		if !hasQuery {
+			return "?", true
+		}
+		return "?" + query, true
+	case "@request-target":
+		return req.RawPath, req.RawPath != ""
+	}
+	v, ok := fieldValue(req, c)
+	for i := 0; i < len(v); i++ {
+		if v[i] < 0x20 && v[i] != '\t' {
+			return "", false // no line breaks in the base
+		}
+	}
+	return v, ok
+}
+
+// checkDigest verifies Content-Digest (RFC 9530) against the body.
+func checkDigest(req *provider.Request) error {
+	v, ok := fieldValue(req, "content-digest")
+	if !ok {
+		return errDigestSyntax
+	}
+	ds, err := parseDict(v)
+	if err != nil {
+		return errDigestSyntax
+	}
+	checked := 0
+	for _, d := range ds {
+		var sum []byte
+		switch d.name {
+		case "sha-256":
+			s := sha256.Sum256(req.Body)
+			sum = s[:]
+		case "sha-512":
+			s := sha512.Sum512(req.Body)
+			sum = s[:]
+		default:
+			continue // other algorithms are ignored (RFC 9530 §2)
+		}
+		if d.inner || !hmac.Equal(sum, d.bytes) {
+			return errDigest
+		}
+		checked++
+	}
+	if checked == 0 {
+		return errDigestSyntax
+	}
+	return nil
+}
