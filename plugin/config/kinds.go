@@ -3,6 +3,7 @@ package config
 import (
 	"github.com/tokengate/tokengate/plugin/provider/apikey"
 	"github.com/tokengate/tokengate/plugin/provider/authnz"
+	"github.com/tokengate/tokengate/plugin/provider/httpsig"
 	"github.com/tokengate/tokengate/plugin/provider/introspect"
 	"github.com/tokengate/tokengate/plugin/provider/iprule"
 	"github.com/tokengate/tokengate/plugin/provider/jwt"
@@ -16,6 +17,7 @@ import (
 // the map: each credential scheme adds one line here.
 var kinds = map[string]Constructor{
 	"api_key":         apikey.FromConfig,
+	"http_signature":  httpsig.FromConfig,
 	"introspection":   introspect.FromConfig,
 	"ip_rule":         iprule.FromConfig,
 	"jwt":             jwt.FromConfig,
