@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -199,6 +200,17 @@ func TestUndecodableBucketIsReset(t *testing.T) {
 	}
 }
 
+// yieldingStore gives up the processor between a read and the write that
+// follows it, so hammering goroutines really interleave inside Take's
+// read-decide-write window instead of running it back to back.
+type yieldingStore struct{ provider.SharedData }
+
+func (y yieldingStore) Get(key string) ([]byte, uint32, error) {
+	v, cas, err := y.SharedData.Get(key)
+	runtime.Gosched()
+	return v, cas, err
+}
+
 // TestHammer runs one Limiter per goroutine (one per worker VM) over one
 // store, all at the same instant, and checks that exactly Burst requests
 // are admitted in total: never more (over-admission), and, since refused
@@ -214,7 +226,7 @@ func TestHammer(t *testing.T) {
 		done.Add(1)
 		go func() {
 			defer done.Done()
-			l := New(store, "hammer")
+			l := New(yieldingStore{store}, "hammer")
 			start.Wait()
 			for i := 0; i < tries; i++ {
 				if ok, _ := l.Take("shared", lim, t0); ok {
@@ -227,6 +239,44 @@ func TestHammer(t *testing.T) {
 	done.Wait()
 	if got := admitted.Load(); got != burst {
 		t.Fatalf("admitted %d, want exactly %d", got, burst)
+	}
+}
+
+// TestHammerWithRefill lets time advance (each worker at its own pace, as
+// VMs read their clocks independently) and checks the admissions never
+// exceed what the bucket allows up to the latest instant any worker used:
+// Burst + PerSecond × elapsed.
+func TestHammerWithRefill(t *testing.T) {
+	const workers, tries = 8, 500
+	const step = int64(1e6) // 1 ms per try
+	lim := Limit{PerSecond: 100, Burst: 10}
+	store := &provider.MemSharedData{}
+	var admitted atomic.Int64
+	var start, done sync.WaitGroup
+	start.Add(1)
+	for w := 0; w < workers; w++ {
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			l := New(yieldingStore{store}, "hammer")
+			start.Wait()
+			for i := int64(0); i < tries; i++ {
+				if ok, _ := l.Take("shared", lim, t0+i*step); ok {
+					admitted.Add(1)
+				}
+			}
+		}()
+	}
+	start.Done()
+	done.Wait()
+	elapsed := float64((tries-1)*step) / 1e9
+	limit := int64(float64(lim.Burst) + lim.PerSecond*elapsed)
+	got := admitted.Load()
+	if got > limit {
+		t.Fatalf("over-admission: %d admitted, at most %d allowed", got, limit)
+	}
+	if got < limit*3/4 {
+		t.Fatalf("only %d of %d possible admissions: refill or retries broken", got, limit)
 	}
 }
 
