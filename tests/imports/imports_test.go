@@ -134,17 +134,23 @@ func repoRoot(t *testing.T) string {
 // rawModule returns build/tokengate.raw.wasm, or builds the raw module into a temp dir.
 func rawModule(t *testing.T) []byte {
 	t.Helper()
-	root := repoRoot(t)
-	if b, err := os.ReadFile(filepath.Join(root, "build", "tokengate.raw.wasm")); err == nil {
+	if b, err := os.ReadFile(filepath.Join(repoRoot(t), "build", "tokengate.raw.wasm")); err == nil {
 		return b
 	}
-	out := filepath.Join(t.TempDir(), "tokengate.raw.wasm")
+	return buildWasm(t, "./plugin/cmd/tokengate-wasm")
+}
+
+// buildWasm builds a main package for wasip1 as a reactor and returns the module bytes.
+func buildWasm(t *testing.T, pkg string) []byte {
+	t.Helper()
+	root := repoRoot(t)
+	out := filepath.Join(t.TempDir(), "module.wasm")
 	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-buildmode=c-shared",
-		"-trimpath", "-o", out, "./plugin/cmd/tokengate-wasm")
+		"-trimpath", "-o", out, pkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 	if o, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building the raw module: %v\n%s", err, o)
+		t.Fatalf("building %s: %v\n%s", pkg, err, o)
 	}
 	b, err := os.ReadFile(out)
 	if err != nil {
@@ -154,6 +160,30 @@ func rawModule(t *testing.T) []byte {
 }
 
 func TestRawModule(t *testing.T) { checkModule(t, rawModule(t), profileRaw) }
+
+// TestEveryBindingImport builds a guest that references every host call of plugin/internal/abi
+// and checks each one's name and type against the ABI table above, so a wrong go:wasmimport
+// signature is caught before the filter first uses that call.
+func TestEveryBindingImport(t *testing.T) {
+	wasm := buildWasm(t, "./plugin/internal/abi/testdata/allcalls")
+	checkModule(t, wasm, profileRaw)
+	entries, err := readImports(wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, e := range entries {
+		if e.module == "env" {
+			got[e.name] = true
+		}
+	}
+	for name := range proxyImports {
+		// gRPC and get_status are not bound: SDK v0.24 has no API for them.
+		if !got[name] && !strings.HasPrefix(name, "proxy_grpc_") && name != "proxy_get_status" {
+			t.Errorf("binding never imports %s (allcalls guest out of date?)", name)
+		}
+	}
+}
 
 // TestProfilesDiffer shows the check is profile-aware: the raw module carries the three WASI
 // imports of Envoy 1.33+, which the compat profile refuses.

@@ -89,9 +89,7 @@ type harness struct {
 type harnessKey struct{}
 
 var (
-	buildOnce sync.Once
-	guestPath string
-	buildErr  error
+	builds    sync.Map // testdata dir → *builtGuest
 	rtOnce    sync.Once
 	rt        wazero.Runtime
 	compiled  wazero.CompiledModule
@@ -100,25 +98,36 @@ var (
 )
 
 // guestWasm builds testdata/guest for wasip1 once per test binary.
-func guestWasm(t *testing.T) string {
+func guestWasm(t *testing.T) string { return builtWasm(t, "guest") }
+
+type builtGuest struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// builtWasm builds testdata/<name> as a wasip1 reactor once per test binary.
+func builtWasm(t *testing.T, name string) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "abi-guest")
+	v, _ := builds.LoadOrStore(name, &builtGuest{})
+	g := v.(*builtGuest)
+	g.once.Do(func() {
+		dir, err := os.MkdirTemp("", "abi-"+name)
 		if err != nil {
-			buildErr = err
+			g.err = err
 			return
 		}
-		guestPath = filepath.Join(dir, "guest.wasm")
-		cmd := exec.Command(goTool(), "build", "-buildmode=c-shared", "-o", guestPath, "./testdata/guest")
+		g.path = filepath.Join(dir, name+".wasm")
+		cmd := exec.Command(goTool(), "build", "-buildmode=c-shared", "-o", g.path, "./testdata/"+name)
 		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = &buildError{out: string(out), err: err}
+			g.err = &buildError{out: string(out), err: err}
 		}
 	})
-	if buildErr != nil {
-		t.Fatalf("building the test guest: %v", buildErr)
+	if g.err != nil {
+		t.Fatalf("building testdata/%s: %v", name, g.err)
 	}
-	return guestPath
+	return g.path
 }
 
 type buildError struct {

@@ -86,3 +86,21 @@ func TestOnHostsim(t *testing.T) {
 		}
 	})
 }
+
+// TestAllCallsLoadOnHostsim: hostsim type-checks every import against its own table of the ABI
+// (written without looking at ours); the allcalls guest imports every host call we bind.
+func TestAllCallsLoadOnHostsim(t *testing.T) {
+	wasm, err := os.ReadFile(builtWasm(t, "allcalls"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	h, err := hostsim.New(ctx, wasm, hostsim.Config{}.WithProfile(hostsim.ProfileEnvoy133))
+	if err != nil {
+		t.Fatalf("hostsim refused the binding's imports: %v", err)
+	}
+	defer h.Close(ctx)
+	if _, err := h.StartPlugin(ctx, hostsim.PluginConfig{}); err != nil {
+		t.Fatalf("start: %v", err)
+	}
+}
