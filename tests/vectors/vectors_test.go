@@ -358,8 +358,8 @@ func TestBottleship(t *testing.T) {
 		Cases []struct {
 			Name   string `json:"name"`
 			Config struct {
-				Kind       string `json:"kind"`
-				Key        string `json:"key"`
+				Kind       string                                     `json:"kind"`
+				Key        string                                     `json:"key"`
 				TokenStore []struct{ Token, Username, Expiry string } `json:"token_store"`
 			} `json:"config"`
 			Steps []struct {
@@ -371,8 +371,8 @@ func TestBottleship(t *testing.T) {
 					RemoteAddr string            `json:"remote_addr"`
 				} `json:"request"`
 				Expected struct {
-					Valid    bool   `json:"valid"`
-					Reason   string `json:"reason"`
+					Valid    bool                      `json:"valid"`
+					Reason   string                    `json:"reason"`
 					Identity struct{ Username string } `json:"identity"`
 				} `json:"expected"`
 			} `json:"steps"`

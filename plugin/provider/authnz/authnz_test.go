@@ -55,7 +55,7 @@ func newProvider(t testing.TB, extra string) *Provider {
 
 func request(tok string, now int64) *provider.Request {
 	return &provider.Request{Method: "GET", Path: "/api/v1/data", Authority: "api.example.org", Now: now,
-		Source: netip.MustParseAddr("203.0.113.7"),
+		Source:  netip.MustParseAddr("203.0.113.7"),
 		Headers: []provider.Header{{Name: "authorization", Value: "Bearer " + tok}, {Name: "user-agent", Value: "bot/1"}}}
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"hash"
 	"strconv"
 	"unicode/utf8"
 )
@@ -84,6 +85,10 @@ type generator struct {
 	mt       mt19937
 	seedBuf  [MaxSeedLen + 32]byte
 	keyWords [(MaxSeedLen + 32 + 64 + 3) / 4]uint32
+	// msg and sum live here, not on the stack: handing stack arrays to a
+	// hash.Hash interface makes them escape (one allocation each).
+	msg [8]byte
+	sum [sha256.Size]byte
 }
 
 func newGenerator(p Params) *generator {
@@ -91,8 +96,9 @@ func newGenerator(p Params) *generator {
 }
 
 // code writes the code for window w (m2m anchor, or HMAC step counter) of
-// the given seed into dst and returns it.
-func (g *generator) code(seed []byte, w int64, dst []byte) []byte {
+// the given seed into dst and returns it. mac, when not nil, is an
+// HMAC-SHA256 keyed with seed, reused so the HMAC mode does not allocate.
+func (g *generator) code(seed []byte, mac hash.Hash, w int64, dst []byte) []byte {
 	dst = dst[:0]
 	if g.p.Mode == ModeM2M {
 		// random.seed(seed + str(float(anchor))): the anchor is a float, so
@@ -107,12 +113,13 @@ func (g *generator) code(seed []byte, w int64, dst []byte) []byte {
 		}
 		return dst
 	}
-	var msg [8]byte
-	binary.BigEndian.PutUint64(msg[:], uint64(w))
-	mac := hmac.New(sha256.New, seed)
-	mac.Write(msg[:])
-	var sum [sha256.Size]byte
-	num := mac.Sum(sum[:0])
+	binary.BigEndian.PutUint64(g.msg[:], uint64(w))
+	if mac == nil {
+		mac = hmac.New(sha256.New, seed)
+	}
+	mac.Reset()
+	mac.Write(g.msg[:])
+	num := mac.Sum(g.sum[:0])
 	// Write the MAC, a big-endian 256-bit number, in base n by repeated
 	// long division; each remainder is the next digit.
 	n := uint32(len(g.alphabet))
@@ -234,5 +241,5 @@ func Generate(p Params, seed []byte, nowNs int64) (string, error) {
 		w = floorDiv(nowNs, p.TTLSeconds*nsPerSecond)
 	}
 	var buf [maxCodeBytes]byte
-	return string(g.code(seed, w, buf[:0])), nil
+	return string(g.code(seed, nil, w, buf[:0])), nil
 }

@@ -40,7 +40,7 @@ func FuzzVerify(f *testing.F) {
 		}
 		g := newGenerator(params)
 		var buf [maxCodeBytes]byte
-		if got := string(g.code(seed, m.Window, buf[:0])); got != code {
+		if got := string(g.code(seed, nil, m.Window, buf[:0])); got != code {
 			t.Fatalf("accepted %q for window %d whose code is %q", code, m.Window, got)
 		}
 	})
@@ -71,15 +71,17 @@ func BenchmarkVerify(b *testing.B) {
 		})
 	}
 	// Cold: every request in a new window, so codes are computed, not cached.
-	b.Run("m2m-cold", func(b *testing.B) {
-		p := Params{Mode: ModeM2M, TTLSeconds: 1, Alphabet: DefaultAlphabet, Length: 6}
-		seed := []byte("bench-seed-0123456789")
-		v, _ := NewVerifier(p, Policy{}, []Client{{Name: "a", Seed: seed}})
-		b.ReportAllocs()
-		for i := 0; i < b.N; i++ {
-			_, _ = v.Verify(0, "aaaaaa", t0+int64(i)*nsPerSecond)
-		}
-	})
+	for _, mode := range []Mode{ModeM2M, ModeHMAC} {
+		b.Run("cold-"+[]string{"hmac", "m2m"}[mode], func(b *testing.B) {
+			p := Params{Mode: mode, TTLSeconds: 1, Alphabet: DefaultAlphabet, Length: 6}
+			seed := []byte("bench-seed-0123456789")
+			v, _ := NewVerifier(p, Policy{}, []Client{{Name: "a", Seed: seed}})
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				_, _ = v.Verify(0, "aaaaaa", t0+int64(i)*nsPerSecond)
+			}
+		})
+	}
 }
 
 // TestVerifyDoesNotAllocate is the issue-7 target: zero heap allocations

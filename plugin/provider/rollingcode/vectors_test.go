@@ -70,7 +70,7 @@ func stepNs(nowUS int64, now float64) int64 {
 	if nowUS != 0 {
 		return nowUS * 1000
 	}
-	return int64(math.Round(now * 1e6)) * 1000
+	return int64(math.Round(now*1e6)) * 1000
 }
 
 func TestM2MVectors(t *testing.T) {

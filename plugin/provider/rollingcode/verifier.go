@@ -1,7 +1,10 @@
 package rollingcode
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/subtle"
+	"hash"
 	"unicode/utf8"
 
 	"github.com/tokengate/tokengate/plugin/provider"
@@ -56,6 +59,7 @@ type Verifier struct {
 	pol     Policy
 	g       *generator
 	clients []Client
+	macs    []hash.Hash // per client, HMAC mode only
 	cache   [][cacheSlots]cacheEntry
 	next    []int
 	wbuf    [2*(2*maxSkewSeconds+2) + 4]int64
@@ -74,11 +78,18 @@ func NewVerifier(p Params, pol Policy, clients []Client) (*Verifier, error) {
 	if pol.MaxPastNs < 0 || pol.MaxFutureNs < 0 || pol.MaxPastNs+pol.MaxFutureNs > maxSkewSeconds*nsPerSecond {
 		return nil, errSkew
 	}
-	return &Verifier{
+	v := &Verifier{
 		p: p, pol: pol, g: newGenerator(p), clients: clients,
+		macs:  make([]hash.Hash, len(clients)),
 		cache: make([][cacheSlots]cacheEntry, len(clients)),
 		next:  make([]int, len(clients)),
-	}, nil
+	}
+	if p.Mode == ModeHMAC {
+		for i, c := range clients {
+			v.macs[i] = hmac.New(sha256.New, c.Seed)
+		}
+	}
+	return v, nil
 }
 
 var errSkew = provider.NewError(provider.ReasonInternal, "skew out of range")
@@ -92,7 +103,7 @@ func (v *Verifier) expected(ci int, w int64) []byte {
 	}
 	e := &slots[v.next[ci]]
 	v.next[ci] = (v.next[ci] + 1) % cacheSlots
-	out := v.g.code(v.clients[ci].Seed, w, e.code[:0])
+	out := v.g.code(v.clients[ci].Seed, v.macs[ci], w, e.code[:0])
 	e.used, e.window, e.n = true, w, len(out)
 	return e.code[:e.n]
 }

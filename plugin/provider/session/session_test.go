@@ -97,8 +97,8 @@ func TestBottleshipSessionVectors(t *testing.T) {
 					RemoteAddr string            `json:"remote_addr"`
 				} `json:"request"`
 				Expected struct {
-					Valid    bool   `json:"valid"`
-					Reason   string `json:"reason"`
+					Valid    bool                      `json:"valid"`
+					Reason   string                    `json:"reason"`
 					Identity struct{ Username string } `json:"identity"`
 				} `json:"expected"`
 			} `json:"steps"`
