@@ -22,7 +22,21 @@
 //
 // # Differences from the SDK in the abi build
 //
-// Metric updates (Increment, Add, Record) never panic there: a metric the host refuses must not
-// turn a request decision into an internal error. Define*Metric still panics on a refused name, as
-// in the SDK, because it runs at plugin start where the recover guard fails the start closed.
+// The wasip1 build keeps the SDK's conventions (an empty header map or buffer is
+// types.ErrorStatusNotFound; host statuses map to the same types.ErrorStatus* sentinels), but it
+// never panics where the host merely refused something:
+//   - Metric updates (Increment, Add, Record) ignore refusals: a metric must not turn a request
+//     decision into an internal error. Define*Metric still panics on refusal, as in the SDK; it
+//     runs at plugin start, where the abi recover guard fails the start closed.
+//   - GetPropertyMap returns abi.ErrMalformedPairs for a value that is not a pairs map (the SDK
+//     panics); header maps from the host are decoded strictly the same way.
+//   - GetProperty/SetProperty with an empty path return abi.ErrEmptyPath; SetProperty with empty
+//     data returns types.ErrorStatusBadArgument (the SDK returns ad-hoc errors).
+//   - EnqueueSharedQueue accepts empty data (the SDK indexes data[0] and panics).
+//   - A nil DispatchHttpCall callback is allowed; the response is then dropped.
+//   - Result buffers must come from the guest allocator during that call; anything else is
+//     abi.ErrHostBuffer.
+//
+// TestBuildsExportTheSameAPI keeps the two files' exported signatures identical, and
+// TestCoversSDK checks that every function of the SDK's hostcall.go and entrypoint.go exists.
 package proxywasm
