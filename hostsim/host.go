@@ -207,7 +207,7 @@ func sameTypes(a, b []api.ValueType) bool {
 func (h *Host) link(ctx context.Context) error {
 	eb := h.rt.NewHostModuleBuilder(envoy.ModuleEnv)
 	for name, f := range envFuncs(h.abiVersion) {
-		eb.NewFunctionBuilder().WithGoModuleFunction(h.wrap(name, f.fn), f.params, f.results).Export(name)
+		eb.NewFunctionBuilder().WithGoModuleFunction(h.wrap(name, f.params, len(f.results) > 0, f.fn), f.params, f.results).Export(name)
 	}
 	if _, err := eb.Instantiate(ctx); err != nil {
 		return fmt.Errorf("hostsim: linking env: %w", err)
@@ -222,7 +222,7 @@ func (h *Host) link(ctx context.Context) error {
 		b := h.rt.NewHostModuleBuilder(modName)
 		for _, f := range envoy.WASIFuncs(string(h.cfg.profile)) {
 			fn := f.Fn
-			b.NewFunctionBuilder().WithGoModuleFunction(h.wrap(f.Name, func(_ context.Context, v *VM, m api.Module, s []uint64) {
+			b.NewFunctionBuilder().WithGoModuleFunction(h.wrap(f.Name, f.Params, len(f.Results) > 0, func(_ context.Context, v *VM, m api.Module, s []uint64) {
 				fn(v, m.Memory(), s)
 			}), f.Params, f.Results).Export(f.Name)
 		}
@@ -247,7 +247,7 @@ type hostFn func(ctx context.Context, v *VM, m api.Module, stack []uint64)
 // wrap turns a host function body into a wazero function: it finds the VM
 // the call belongs to, enforces the restricted phases and records the
 // transcript.
-func (h *Host) wrap(name string, fn hostFn) api.GoModuleFunc {
+func (h *Host) wrap(name string, params []api.ValueType, hasResult bool, fn hostFn) api.GoModuleFunc {
 	return func(ctx context.Context, m api.Module, stack []uint64) {
 		v, _ := ctx.Value(vmKey{}).(*VM)
 		if v == nil {
@@ -265,13 +265,19 @@ func (h *Host) wrap(name string, fn hostFn) api.GoModuleFunc {
 		}
 		var args []uint64
 		if h.cfg.transcript {
-			args = append(args, stack...)
+			args = make([]uint64, len(params))
+			for i, t := range params {
+				args[i] = stack[i]
+				if t == api.ValueTypeI32 {
+					args[i] = uint64(uint32(stack[i])) // upper bits are not defined
+				}
+			}
 		}
 		fn(ctx, v, m, stack)
 		if h.cfg.transcript {
 			hc := HostCall{Name: name, Context: v.cur, Args: args}
-			if len(stack) > 0 {
-				hc.Result = stack[0]
+			if hasResult {
+				hc.Result = uint64(uint32(stack[0])) // every result is an i32 status or errno
 			}
 			v.transcript = append(v.transcript, hc)
 		}

@@ -119,6 +119,10 @@ type Stream struct {
 
 	reqHeaders, reqTrailers, respHeaders, respTrailers [][2]string
 	reqBody, respBody                                  []byte
+	fwdBody                                            []byte // request body that went upstream
+	heldBody                                           []byte // arrived while paused in headers
+	heldEOS, heldSet                                   bool
+	final                                              *Result // set once the step API saw the stream end
 	haveReqTrailers, haveRespTrailers                  bool
 
 	reqHeadersAvail, reqTrailersAvail, reqBodyAvail    bool
@@ -200,7 +204,7 @@ func (v *VM) HTTP(ctx context.Context, req Request) *Result {
 		if v.plugin.cfg.FailurePolicy == FailOpen {
 			s := v.NewStream(req)
 			s.reqHeaders = requestHeaderList(req)
-			s.reqBody = req.Body
+			s.fwdBody = req.Body
 			s.reqTrailers = req.Trailers
 			s.forwardResult(res)
 			return res
@@ -250,6 +254,7 @@ func (s *Stream) run(ctx context.Context, res *Result) {
 			return
 		}
 		s.reqBodyAvail, s.reqTrailersAvail = false, false
+		s.fwdBody = s.reqBody
 	}
 	if len(trailers) > 0 {
 		s.reqTrailers = lowerPairs(trailers)
@@ -290,7 +295,7 @@ func (s *Stream) forwardResult(res *Result) {
 	res.Outcome = OutcomeForwarded
 	res.Status = 200
 	res.Headers = append([][2]string(nil), s.reqHeaders...)
-	res.Body = append([]byte(nil), s.reqBody...)
+	res.Body = append([]byte(nil), s.fwdBody...)
 	if len(s.reqTrailers) > 0 {
 		res.Trailers = append([][2]string(nil), s.reqTrailers...)
 	}

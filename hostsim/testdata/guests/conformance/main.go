@@ -341,6 +341,9 @@ func sharedIncrement(key string) uint32 {
 //go:wasmexport proxy_on_request_body
 func onRequestBody(id, size, eos uint32) uint32 {
 	logf("request_body " + itoa(id) + " size=" + itoa(size) + " eos=" + itoa(eos))
+	if ops[id] == "body-buffer" && eos == 0 {
+		return 1 // StopIterationAndBuffer until the end of the body
+	}
 	if ops[id] == "body-upper" {
 		b, _ := getBuffer(0)
 		up := []byte(strings.ToUpper(string(b)))
