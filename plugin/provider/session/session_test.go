@@ -393,3 +393,36 @@ func BenchmarkVerifyCached(b *testing.B) {
 		}
 	}
 }
+
+// FuzzVerify feeds arbitrary cookies and query strings. Properties: no
+// panic; a refusal is a *provider.Error; a call-out carries valid JSON
+// whose token is printable ASCII within the configured bound.
+func FuzzVerify(f *testing.F) {
+	f.Add("Token="+tokA, "Token="+tokA)
+	f.Add(`a=1; Token="x y"`, "Token=%22")
+	f.Add("", "Token=a&Token=b")
+	p := build(f, `{"cluster":"auth","max_token_bytes":64}`)
+	f.Fuzz(func(t *testing.T, cookieHdr, query string) {
+		r := &provider.Request{Now: 1e18, Query: query, Headers: []provider.Header{{Name: "cookie", Value: cookieHdr}}}
+		_, err := p.Verify(r)
+		switch e := err.(type) {
+		case *provider.NeedCallout:
+			var body map[string]string
+			if json.Unmarshal(e.Call.Body, &body) != nil {
+				t.Fatalf("call-out body is not JSON: %q", e.Call.Body)
+			}
+			tok := body["token"]
+			if tok == "" || len(tok) > 64 {
+				t.Fatalf("token %q sent", tok)
+			}
+			for i := 0; i < len(tok); i++ {
+				if tok[i] <= ' ' || tok[i] >= 0x7f || tok[i] == '"' || tok[i] == '\\' {
+					t.Fatalf("token %q sent", tok)
+				}
+			}
+		case *provider.Error:
+		default:
+			t.Fatalf("result %T", err)
+		}
+	})
+}
