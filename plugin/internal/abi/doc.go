@@ -56,4 +56,19 @@
 //
 // The allocator only allocates Go memory: it calls no import itself. (Whether Go's GC reaches
 // poll_oneoff from inside it is a property of the runtime, handled by the compatibility pass.)
+//
+// # Runtime limits
+//
+// Every export runs to completion on the host's thread: no goroutines, no timers, no sleeps
+// (a Go timer starts the netpoller, and Envoy 1.33–1.39 answers its poll_oneoff with ENOSYS,
+// which kills the VM). GC runs inside callbacks, also inside the allocator;
+// TestGCUnderEnvoyRestrictions runs a GC-heavy load on hostsim's Envoy 1.33 profile, which traps
+// any import outside the allocator's allow-list.
+//
+// # Tests
+//
+// Native: pairs codec (table, fuzz, zero-copy), status table, state machine (table and fuzz with
+// a recording host). Wasm: testdata/guest, a small plugin on the facade, driven by a minimal
+// wazero host in harness_test.go and by hostsim; testdata/allcalls references every host call so
+// tests/imports and hostsim can check all import signatures.
 package abi
