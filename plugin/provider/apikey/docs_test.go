@@ -27,11 +27,12 @@ const (
 
 // docEnv is the VM environment the README examples assume.
 var docEnv = conf.MapEnv{
-	"TG_BILLING_SEED":    "an-example-seed-of-32-bytes-long",
-	"DJANGO_SECRET_KEY":  "django-insecure-example-secret-key-0123456789",
-	"AUTHNZERVER_SECRET": "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=",
-	"REPORTING_KEY":      "reporting-hmac-key-0123456789abcdef",
-	"IDP_BASIC_AUTH":     "Basic dG9rZW5nYXRlOmV4YW1wbGU=",
+	"TG_BILLING_SEED":     "an-example-seed-of-32-bytes-long",
+	"DJANGO_SECRET_KEY":   "django-insecure-example-secret-key-0123456789",
+	"AUTHNZERVER_SECRET":  "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=",
+	"REPORTING_KEY":       "reporting-hmac-key-0123456789abcdef",
+	"IDP_BASIC_AUTH":      "Basic dG9rZW5nYXRlOmV4YW1wbGU=",
+	"PARTNER_HMAC_SECRET": "partner-hmac-secret-of-at-least-32-bytes",
 }
 
 // readmeExamples returns the JSON blocks marked <!-- check: config -->.
@@ -134,6 +135,13 @@ func mutate(t *testing.T, f func(doc map[string]any)) string {
 func providerAt(doc map[string]any, i int) map[string]any {
 	return doc["providers"].([]any)[i].(map[string]any)
 }
+
+// addProvider appends p to the document and to the "api" rule's any_of.
+func addProvider(d map[string]any, p map[string]any) {
+	d["providers"] = append(d["providers"].([]any), p)
+	ruleAt(d, 2)["any_of"] = append(ruleAt(d, 2)["any_of"].([]any), p["name"])
+}
+
 func ruleAt(doc map[string]any, i int) map[string]any {
 	return doc["rules"].([]any)[i].(map[string]any)
 }
@@ -224,6 +232,18 @@ func TestSchemaAgreesWithParser(t *testing.T) {
 			d["providers"] = append(d["providers"].([]any), map[string]any{"name": "sessions", "type": "session", "cluster": "auth",
 				"sources": []any{map[string]any{"cookie": "Token", "query": "Token"}}})
 			ruleAt(d, 2)["any_of"] = append(ruleAt(d, 2)["any_of"].([]any), "sessions")
+		}},
+		{"http_signature hmac key", true, func(d map[string]any) {
+			addProvider(d, map[string]any{"name": "sig", "type": "http_signature", "keys": map[string]any{
+				"k1": map[string]any{"alg": "hmac-sha256", "secret": "0123456789abcdef0123456789abcdef"}}})
+		}},
+		{"http_signature hmac with a public key field", false, func(d map[string]any) {
+			addProvider(d, map[string]any{"name": "sig", "type": "http_signature", "keys": map[string]any{
+				"k1": map[string]any{"alg": "hmac-sha256", "secret": "0123456789abcdef0123456789abcdef", "key": "x"}}})
+		}},
+		{"http_signature ed25519 without key", false, func(d map[string]any) {
+			addProvider(d, map[string]any{"name": "sig", "type": "http_signature", "keys": map[string]any{
+				"k1": map[string]any{"alg": "ed25519"}}})
 		}},
 		{"unknown rule mode", false, func(d map[string]any) { ruleAt(d, 2)["mode"] = "audit" }},
 	}
