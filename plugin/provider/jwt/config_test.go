@@ -116,3 +116,17 @@ func TestCacheForReusableTokens(t *testing.T) {
 		t.Fatalf("tampered token: %v", err)
 	}
 }
+
+// The cached path does no work beyond a map lookup: zero allocations.
+func TestCachedVerifyDoesNotAllocate(t *testing.T) {
+	f := newFixture(t, nil)
+	jwks := `{"keys":[{"kty":"RSA","kid":"k1","n":"` + enc(f.rsa.N.Bytes()) + `","e":"AQAB"}]}`
+	p := build(t, []byte(`{"jwks":`+jwks+`}`), provider.Deps{})
+	req := bearer(mint(t, f.rsa, "RS256", `{"alg":"RS256","kid":"k1"}`, `{"sub":"s","exp":1900000000}`), t0*sec)
+	if _, err := p.Verify(req); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(50, func() { _, _ = p.Verify(req) }); n != 0 {
+		t.Fatalf("cached Verify allocates %v times", n)
+	}
+}

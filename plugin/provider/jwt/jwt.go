@@ -333,11 +333,13 @@ func (p *Provider) candidates(t *parsed, c *claims, now int64, mayRefresh bool) 
 				}
 			}
 		}
-		out = append(out, cl.keys...)
 		if len(out) == 0 {
-			return nil, errNoKey
+			if len(cl.keys) == 0 {
+				return nil, errNoKey
+			}
+			return cl.keys, nil // the common case: no copy
 		}
-		return out, nil
+		return append(out, cl.keys...), nil
 	}
 	// Issuer mode: by kid.
 	if !t.hasKid {

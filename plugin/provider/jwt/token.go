@@ -66,16 +66,25 @@ func parseCompact(tok string, max int) (parsed, error) {
 	if d1 <= 0 || d2 <= d1+1 {
 		return p, errShape
 	}
-	hdr, err := b64.DecodeString(tok[:d1])
+	// One buffer for the three decoded segments: one allocation per token.
+	buf := make([]byte, b64.DecodedLen(len(tok)))
+	hn, err := b64.Decode(buf, []byte(tok[:d1]))
 	if err != nil {
 		return p, errBase64
 	}
-	if p.payload, err = b64.DecodeString(tok[d1+1 : d2]); err != nil {
+	hdr := buf[:hn:hn]
+	rest := buf[hn:]
+	pn, err := b64.Decode(rest, []byte(tok[d1+1:d2]))
+	if err != nil {
 		return p, errBase64
 	}
-	if p.sig, err = b64.DecodeString(tok[d2+1:]); err != nil {
+	p.payload = rest[:pn:pn]
+	rest = rest[pn:]
+	sn, err := b64.Decode(rest, []byte(tok[d2+1:]))
+	if err != nil {
 		return p, errBase64
 	}
+	p.sig = rest[:sn:sn]
 	p.signingInput = tok[:d2]
 	var algSeen bool
 	var bad error

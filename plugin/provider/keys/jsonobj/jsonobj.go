@@ -48,20 +48,27 @@ func EachValidated(data []byte, fn func(name, value []byte, typ jsonparser.Value
 }
 
 func eachValidated(data []byte, fn func(name, value []byte, typ jsonparser.ValueType) error) error {
-	// Names are compared pairwise: objects here are small, and this keeps
-	// the walk allocation-free for up to 16 members.
-	var starts [16][]byte
-	names := starts[:0]
+	// Names are kept in one buffer (offsets in ends) and compared pairwise:
+	// objects here are small, and this costs one allocation per object.
+	var names []byte
+	var ends []int
 	return jsonparser.ObjectEach(data, func(key, value []byte, typ jsonparser.ValueType, _ int) error {
-		for _, n := range names {
-			if string(n) == string(key) {
+		start := 0
+		for _, end := range ends {
+			if string(names[start:end]) == string(key) {
 				return ErrDuplicate
 			}
+			start = end
 		}
-		if len(names) >= MaxMembers {
+		if len(ends) >= MaxMembers {
 			return ErrTooMany
 		}
-		names = append(names, append([]byte(nil), key...))
+		if names == nil {
+			names = make([]byte, 0, len(data))
+			ends = make([]int, 0, 16)
+		}
+		names = append(names, key...)
+		ends = append(ends, len(names))
 		return fn(key, value, typ)
 	})
 }
