@@ -245,6 +245,9 @@ func TestSchemaAgreesWithParser(t *testing.T) {
 			addProvider(d, map[string]any{"name": "sig", "type": "http_signature", "keys": map[string]any{
 				"k1": map[string]any{"alg": "ed25519"}}})
 		}},
+		{"body buffering", true, func(d map[string]any) { ruleAt(d, 2)["buffer_body"] = true; ruleAt(d, 2)["max_body_bytes"] = 4096 }},
+		{"max_body_bytes without buffer_body", false, func(d map[string]any) { ruleAt(d, 2)["max_body_bytes"] = 4096 }},
+		{"anonymous rule buffering the body", false, func(d map[string]any) { ruleAt(d, 0)["buffer_body"] = true }},
 		{"unknown rule mode", false, func(d map[string]any) { ruleAt(d, 2)["mode"] = "audit" }},
 	}
 	docs := make([]string, len(cases))
@@ -377,5 +380,67 @@ func TestSchemaFieldsAreKnownToParser(t *testing.T) {
 			doc[field] = nil
 		}
 		check(t, doc, field)
+	}
+}
+
+// getterCall finds configuration field names in Go source: a conf.Object
+// getter called with a string literal, e.g. o.Int("ttl_seconds", ...).
+var getterCall = regexp.MustCompile(`\.(String|RequiredString|Int|Float|Bool|Enum|Strings|Object|Objects|Has|Raw|Secret|RequiredSecret)\("([a-z][a-z0-9_]*)"`)
+
+// TestParserFieldsAreInSchema is the other direction of
+// TestSchemaFieldsAreKnownToParser: every field name the configuration
+// code reads (found by scanning plugin/config and the provider packages
+// for getter calls) is a property somewhere in schema.json. It is a
+// drift detector, not a proof: it does not check where the field sits.
+func TestParserFieldsAreInSchema(t *testing.T) {
+	raw, err := os.ReadFile(schemaPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schema any
+	if err := json.Unmarshal(raw, &schema); err != nil {
+		t.Fatal(err)
+	}
+	known := map[string]bool{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if props, ok := x["properties"].(map[string]any); ok {
+				for k := range props {
+					known[k] = true
+				}
+			}
+			for _, c := range x {
+				walk(c)
+			}
+		case []any:
+			for _, c := range x {
+				walk(c)
+			}
+		}
+	}
+	walk(schema)
+	var files []string
+	for _, pattern := range []string{"../../config/*.go", "../*/*.go", "../*/*/*.go"} {
+		m, _ := filepath.Glob(pattern)
+		files = append(files, m...)
+	}
+	if len(files) < 10 {
+		t.Fatalf("found only %d source files", len(files))
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range getterCall.FindAllStringSubmatch(string(src), -1) {
+			if !known[m[2]] {
+				t.Errorf("%s reads field %q, which schema.json does not know", filepath.Clean(f), m[2])
+			}
+		}
 	}
 }
