@@ -64,8 +64,12 @@ func TestShippedBootstrapInHostsim(t *testing.T) {
 	cfg := hostsim.Config{}.WithProfile(hostsim.ProfileEnvoy133).WithCompilationCache(compiled)
 	for _, c := range b.GetStaticResources().GetClusters() {
 		canned := hostsim.CannedResponse{Status: 503}
-		if c.GetName() == "jwks" {
+		switch c.GetName() {
+		case "jwks":
 			canned = hostsim.CannedResponse{Status: 200, Headers: [][2]string{{"content-type", "application/json"}}, Body: jwks}
+		case "auth":
+			canned = hostsim.CannedResponse{Status: 200, Headers: [][2]string{{"content-type", "application/json"}},
+				Body: []byte(`{"active": true, "sub": "svc-42", "client_id": "reporting", "scope": "reports:read"}`)}
 		}
 		cfg = cfg.WithCannedCluster(c.GetName(), canned)
 	}
@@ -157,6 +161,27 @@ func TestShippedBootstrapInHostsim(t *testing.T) {
 		}
 		if _, n := header(r.Headers, "authorization"); n != 0 {
 			t.Error("the JWT reached the upstream")
+		}
+	})
+	t.Run("opaque token checked through the auth cluster", func(t *testing.T) {
+		r := send("/reports/daily", [2]string{"authorization", "Bearer opaque-2YotnFZFEjr1zCsicMWpAA"})
+		if r.Outcome != hostsim.OutcomeForwarded {
+			t.Fatalf("outcome %s (status %d, body %s), want forwarded", r.Outcome, r.Status, r.Body)
+		}
+		if v, _ := header(r.Headers, "x-tokengate-subject"); v != "svc-42" {
+			t.Errorf("x-tokengate-subject %q, want svc-42", v)
+		}
+		if v, _ := header(r.Headers, "x-tokengate-client-id"); v != "reporting" {
+			t.Errorf("x-tokengate-client-id %q, want reporting", v)
+		}
+		if len(r.Callouts) != 1 || r.Callouts[0].Cluster != "auth" {
+			t.Fatalf("callouts %+v, want one to the auth cluster", r.Callouts)
+		}
+		if v, _ := header(r.Callouts[0].Headers, "authorization"); v != env["TG_INTROSPECT_AUTH"] {
+			t.Error("the introspection call did not carry the secret from TG_INTROSPECT_AUTH")
+		}
+		if v, _ := header(r.Callouts[0].Headers, ":authority"); v != "auth.example.com" {
+			t.Errorf("introspection :authority %q", v)
 		}
 	})
 	t.Run("demo key from a non-loopback address is refused", func(t *testing.T) {
