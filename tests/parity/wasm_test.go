@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tetratelabs/wazero"
 	"github.com/tokengate/tokengate/hostsim"
 )
 
@@ -28,9 +29,11 @@ func TestScenariosWasm(t *testing.T) {
 	if err != nil {
 		t.Fatalf("built module not found (%v): run `make wasm` or set TOKENGATE_WASM", err)
 	}
+	cache := wazero.NewCompilationCache() // compile the module once for all scenarios
+	defer cache.Close(context.Background())
 	for _, c := range loadCases(t) {
 		t.Run(c.name, func(t *testing.T) {
-			got := runWasm(t, wasm, c.scen, c.expect)
+			got := runWasm(t, wasm, cache, c.scen, c.expect)
 			check(t, c.expect, got)
 			native := runNative(t, c.scen, c.expect)
 			compare(t, native, got)
@@ -38,9 +41,9 @@ func TestScenariosWasm(t *testing.T) {
 	}
 }
 
-func runWasm(t *testing.T, wasm []byte, s scenario, exp expectation) output {
+func runWasm(t *testing.T, wasm []byte, cache wazero.CompilationCache, s scenario, exp expectation) output {
 	ctx := context.Background()
-	cfg := hostsim.Config{}.WithStartTime(time.UnixMilli(s.NowUnixMs))
+	cfg := hostsim.Config{}.WithStartTime(time.UnixMilli(s.NowUnixMs)).WithCompilationCache(cache)
 	for name, u := range s.Upstreams {
 		cfg = cfg.WithCannedCluster(name, hostsim.CannedResponse{
 			Status: u.Status, Headers: u.Headers, Body: []byte(u.Body), Delay: time.Duration(u.DelayMs) * time.Millisecond,
