@@ -89,6 +89,8 @@ type generator struct {
 	// hash.Hash interface makes them escape (one allocation each).
 	msg [8]byte
 	sum [sha256.Size]byte
+	// computed counts codes computed (tests check the cache holds).
+	computed int
 }
 
 func newGenerator(p Params) *generator {
@@ -100,6 +102,7 @@ func newGenerator(p Params) *generator {
 // HMAC-SHA256 keyed with seed, reused so the HMAC mode does not allocate.
 func (g *generator) code(seed []byte, mac hash.Hash, w int64, dst []byte) []byte {
 	dst = dst[:0]
+	g.computed++
 	if g.p.Mode == ModeM2M {
 		// random.seed(seed + str(float(anchor))): the anchor is a float, so
 		// its text always ends in ".0".

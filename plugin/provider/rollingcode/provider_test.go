@@ -234,3 +234,26 @@ for us in sys.argv[6:]:
 		}
 	}
 }
+
+// TestCacheCoversTheSkew: with a wide skew and one-second windows, a
+// second request at the same instant computes no code again, so garbage
+// codes cannot make the verifier redo seed work on every request.
+func TestCacheCoversTheSkew(t *testing.T) {
+	for _, mode := range []Mode{ModeM2M, ModeHMAC} {
+		p := Params{Mode: mode, TTLSeconds: 1, Alphabet: DefaultAlphabet, Length: 6}
+		v, err := NewVerifier(p, Policy{MaxPastNs: 60 * nsPerSecond, MaxFutureNs: 60 * nsPerSecond},
+			[]Client{{Name: "a", Seed: []byte("seed-a-0123456789")}, {Name: "b", Seed: []byte("seed-b-0123456789")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = v.Verify(-1, "zzzzzz", t0)
+		first := v.g.computed
+		if first == 0 {
+			t.Fatal("nothing computed")
+		}
+		_, _ = v.Verify(-1, "yyyyyy", t0)
+		if again := v.g.computed - first; again != 0 {
+			t.Errorf("mode %d: %d codes recomputed at the same instant (first request computed %d)", mode, again, first)
+		}
+	}
+}

@@ -42,13 +42,10 @@ var (
 	ErrClient   = provider.NewError(provider.ReasonUnknown, "unknown rolling-code client")
 )
 
-const cacheSlots = 8
-
 type cacheEntry struct {
 	used   bool
 	window int64
-	n      int
-	code   [maxCodeBytes]byte
+	code   []byte // a slot of the client's arena
 }
 
 // Verifier checks codes for a fixed set of clients. It caches the codes of
@@ -60,8 +57,11 @@ type Verifier struct {
 	g       *generator
 	clients []Client
 	macs    []hash.Hash // per client, HMAC mode only
-	cache   [][cacheSlots]cacheEntry
-	next    []int
+	// cache holds, per client, the codes of as many windows as one
+	// request can need, so a steady stream of requests never recomputes
+	// (and an attacker cannot make it thrash).
+	cache [][]cacheEntry
+	next  []int
 	wbuf    [2*(2*maxSkewSeconds+2) + 4]int64
 }
 
@@ -81,8 +81,17 @@ func NewVerifier(p Params, pol Policy, clients []Client) (*Verifier, error) {
 	v := &Verifier{
 		p: p, pol: pol, g: newGenerator(p), clients: clients,
 		macs:  make([]hash.Hash, len(clients)),
-		cache: make([][cacheSlots]cacheEntry, len(clients)),
+		cache: make([][]cacheEntry, len(clients)),
 		next:  make([]int, len(clients)),
+	}
+	slots := maxWindows(p, pol) + 2
+	codeLen := p.Length * maxRuneLen(p.Alphabet)
+	for i := range v.cache {
+		arena := make([]byte, slots*codeLen)
+		v.cache[i] = make([]cacheEntry, slots)
+		for j := range v.cache[i] {
+			v.cache[i][j].code = arena[j*codeLen : j*codeLen : (j+1)*codeLen]
+		}
 	}
 	if p.Mode == ModeHMAC {
 		for i, c := range clients {
@@ -95,17 +104,36 @@ func NewVerifier(p Params, pol Policy, clients []Client) (*Verifier, error) {
 var errSkew = provider.NewError(provider.ReasonInternal, "skew out of range")
 
 func (v *Verifier) expected(ci int, w int64) []byte {
-	slots := &v.cache[ci]
+	slots := v.cache[ci]
 	for i := range slots {
 		if slots[i].used && slots[i].window == w {
-			return slots[i].code[:slots[i].n]
+			return slots[i].code
 		}
 	}
 	e := &slots[v.next[ci]]
-	v.next[ci] = (v.next[ci] + 1) % cacheSlots
-	out := v.g.code(v.clients[ci].Seed, v.macs[ci], w, e.code[:0])
-	e.used, e.window, e.n = true, w, len(out)
-	return e.code[:e.n]
+	v.next[ci] = (v.next[ci] + 1) % len(slots)
+	e.code = v.g.code(v.clients[ci].Seed, v.macs[ci], w, e.code[:0])
+	e.used, e.window = true, w
+	return e.code
+}
+
+// maxWindows bounds how many windows one verification looks at.
+func maxWindows(p Params, pol Policy) int {
+	span := (pol.MaxPastNs + pol.MaxFutureNs + nsPerSecond - 1) / nsPerSecond
+	if p.Mode == ModeM2M {
+		return int(2*(span+2)) + 2 // up to two anchors per second touched
+	}
+	return int(span/p.TTLSeconds) + 2
+}
+
+func maxRuneLen(s string) int {
+	n := 1
+	for _, r := range s {
+		if l := utf8.RuneLen(r); l > n {
+			n = l
+		}
+	}
+	return n
 }
 
 // Verify checks code for client ci (an index into the clients), or for
