@@ -150,7 +150,7 @@ func (p *parser) document(root *conf.Object) *Config {
 	cfg.DenyLogLevel = LogLevel(levelIndex(root.Enum("deny_log_level", "info", levelNames...)))
 	cfg.TrustedXFFHops = int(root.Int("trusted_xff_hops", 0, 0, 16))
 	maxCallouts := int(root.Int("max_callouts", 4, 1, 16))
-	cfg.Identity = p.identityHeaders(root.Object("identity_headers"), root.Path("identity_headers"))
+	cfg.Identity = p.identityHeaders(root.Object("identity_headers"))
 	p.replay(root.Object("replay"))
 
 	p.byName = map[string]provider.Provider{}

@@ -22,7 +22,7 @@ var reservedHeaders = []string{
 	"content-type", "transfer-encoding", "connection", "te", "upgrade", "x-forwarded-for",
 }
 
-func (p *parser) identityHeaders(o *conf.Object, at string) IdentityHeaders {
+func (p *parser) identityHeaders(o *conf.Object) IdentityHeaders {
 	h := IdentityHeaders{
 		Subject: DefaultSubjectHeader, Provider: DefaultProviderHeader,
 		Scopes: DefaultScopesHeader, Role: DefaultRoleHeader, RemovePrefix: DefaultRemovePrefix,
