@@ -244,6 +244,7 @@ func TestHostile(t *testing.T) {
 		{"exp in the past", mint(t, f.rsa, "RS512", rs, claimsJSON("svc-rsa", `,"exp":1718200000`)), "", provider.ReasonExpired},
 		{"exp not a number", mint(t, f.rsa, "RS512", rs, claimsJSON("svc-rsa", `,"exp":"never"`)), "", provider.ReasonClaims},
 		{"nbf in the future", mint(t, f.rsa, "RS512", rs, claimsJSON("svc-rsa", `,"nbf":1718209999`)), "", provider.ReasonNotYetValid},
+		{"iat in the future", mint(t, f.rsa, "RS512", rs, claimsJSON("svc-rsa", `,"iat":1718200013`)), "", provider.ReasonNotYetValid},
 		{"aud without configured audiences", mint(t, f.rsa, "RS512", rs, claimsJSON("svc-rsa", `,"aud":"other"`)), "", provider.ReasonAudience},
 		{"unknown client", mint(t, f.rsa, "RS512", rs, claimsJSON("svc-nobody", "")), "", provider.ReasonUnknown},
 	}
@@ -289,5 +290,19 @@ func TestAmbiguousHeader(t *testing.T) {
 	req.Headers = append(req.Headers, provider.Header{Name: "authorization", Value: "JWT " + tok})
 	if _, err := f.p.Verify(req); provider.ReasonOf(err) != provider.ReasonAmbiguous {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// 0.x clients (up to 0.5.2) sent RS512 without kid, a float time and a
+// float nonce; current servers still accept them.
+func TestLegacyClientShape(t *testing.T) {
+	f := newFixture(t, nil)
+	tok := mint(t, f.rsa, "RS512", `{"alg":"RS512","typ":"JWT"}`, `{"username":"svc-rsa","time":1718200002.731,"nonce":0.8234123}`)
+	id, err := f.p.Verify(authReq(tok))
+	if err != nil || id.Subject != "svc-rsa" {
+		t.Fatalf("legacy token: %v", err)
+	}
+	if _, err := f.p.Verify(authReq(tok)); provider.ReasonOf(err) != provider.ReasonReplayed {
+		t.Fatalf("legacy replay: %v", err)
 	}
 }

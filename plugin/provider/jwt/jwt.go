@@ -432,7 +432,9 @@ func (p *Provider) checkClaims(t *parsed, c *claims, now int64) (provider.Identi
 	if c.hasNbf && now < c.nbf-p.leeway {
 		return provider.Identity{}, errNbf
 	}
-	if c.hasIat && c.iat > now+p.leeway+p.tolerance {
+	// As PyJWT (and so the reference) does: an iat in the future is refused
+	// beyond the leeway.
+	if c.hasIat && c.iat > now+p.leeway {
 		return provider.Identity{}, errIat
 	}
 	if p.maxLifetime > 0 && c.hasExp {
