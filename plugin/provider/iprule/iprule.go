@@ -35,7 +35,8 @@ import (
 // Kind is the configuration type name.
 const Kind = "ip_rule"
 
-// MaxPrefixes bounds each list; matching is a linear scan per request.
+// MaxPrefixes bounds each list. Lists are merged into sorted ranges at
+// start, so matching is a binary search whatever their length.
 const MaxPrefixes = 4096
 
 var (
@@ -48,8 +49,8 @@ var (
 type Provider struct {
 	name    string
 	subject string
-	allow   []netip.Prefix
-	deny    []netip.Prefix
+	allow   rangeSet
+	deny    rangeSet
 }
 
 // FromConfig builds an IP rule from its configuration object:
@@ -62,9 +63,9 @@ func FromConfig(name string, o *conf.Object, _ provider.Deps) provider.Provider 
 	before := len(o.Errs().List)
 	p := &Provider{name: name}
 	p.subject = o.String("subject", name)
-	p.allow = prefixes(o, "allow")
-	p.deny = prefixes(o, "deny")
-	if len(p.allow) == 0 && len(p.deny) == 0 && len(o.Errs().List) == before {
+	p.allow = newRangeSet(prefixes(o, "allow"))
+	p.deny = newRangeSet(prefixes(o, "deny"))
+	if p.allow.empty() && p.deny.empty() && len(o.Errs().List) == before {
 		o.Fail("", "an ip_rule needs at least one prefix in allow or deny")
 	}
 	if p.subject == "" {
@@ -156,18 +157,11 @@ func (p *Provider) Verify(req *provider.Request) (provider.Identity, error) {
 	// A zone or an IPv4-mapped form would make Prefix.Contains miss a deny
 	// prefix; normalise before matching.
 	a = a.WithZone("").Unmap()
-	for _, pf := range p.deny {
-		if pf.Contains(a) {
-			return provider.Identity{}, errDenied
-		}
+	if p.deny.contains(a) {
+		return provider.Identity{}, errDenied
 	}
-	if len(p.allow) == 0 {
+	if p.allow.empty() || p.allow.contains(a) {
 		return provider.Identity{Subject: p.subject}, nil
-	}
-	for _, pf := range p.allow {
-		if pf.Contains(a) {
-			return provider.Identity{Subject: p.subject}, nil
-		}
 	}
 	return provider.Identity{}, errNotAllowed
 }

@@ -211,3 +211,7 @@ func BenchmarkClientAddress(b *testing.B) {
 		}
 	}
 }
+
+func requestFrom(a string) *provider.Request {
+	return &provider.Request{Source: netip.MustParseAddr(a)}
+}
