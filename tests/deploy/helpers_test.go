@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/tokengate/tokengate/envoy/deploy"
@@ -212,4 +213,22 @@ func yamlDocToTree(doc []byte) (map[string]any, error) {
 	var tree map[string]any
 	err = json.Unmarshal(js, &tree)
 	return tree, err
+}
+
+var (
+	digestsOnce sync.Once
+	digestsVal  deploy.Digests
+	digestsErr  error
+)
+
+// currentDigests computes the module and image digests of the built module
+// once per test binary (building the image compresses the whole module).
+func currentDigests(t testing.TB) deploy.Digests {
+	t.Helper()
+	module := builtModule(t)
+	digestsOnce.Do(func() { digestsVal, digestsErr = deploy.DigestsFor(module) })
+	if digestsErr != nil {
+		t.Fatal(digestsErr)
+	}
+	return digestsVal
 }
