@@ -401,6 +401,27 @@ func FuzzVerify(f *testing.F) {
 	f.Add("Token="+tokA, "Token="+tokA)
 	f.Add(`a=1; Token="x y"`, "Token=%22")
 	f.Add("", "Token=a&Token=b")
+	// Seeds from the bottleship vectors: every token and query they send.
+	if data, err := os.ReadFile(filepath.Join(vectorDir, "bottleship.json")); err == nil {
+		var v struct {
+			Cases []struct {
+				Steps []struct {
+					Token   *string `json:"token"`
+					Request struct {
+						Query   string            `json:"query"`
+						Headers map[string]string `json:"headers"`
+					} `json:"request"`
+				} `json:"steps"`
+			} `json:"cases"`
+		}
+		if json.Unmarshal(data, &v) == nil {
+			for _, c := range v.Cases {
+				for _, s := range c.Steps {
+					f.Add(s.Request.Headers["Cookie"], s.Request.Query)
+				}
+			}
+		}
+	}
 	p := build(f, `{"cluster":"auth","max_token_bytes":64}`)
 	f.Fuzz(func(t *testing.T, cookieHdr, query string) {
 		r := &provider.Request{Now: 1e18, Query: query, Headers: []provider.Header{{Name: "cookie", Value: cookieHdr}}}
