@@ -196,6 +196,13 @@ func (p *parser) document(root *conf.Object) *Config {
 			where = append(where, o.Here())
 		}
 	}
+	if !cfg.StripCredentials {
+		p.warn("strip_credentials is off: upstreams receive the credentials tokengate verified")
+	}
+	if cfg.TrustedXFFHops > 0 {
+		p.warn("trusted_xff_hops is " + strconv.Itoa(cfg.TrustedXFFHops) + ": the client address is taken from x-forwarded-for; " +
+			"requests that did not pass through that many trusted proxies are refused")
+	}
 	for _, r := range rules {
 		if r.BufferBody {
 			p.warn("rule " + strconv.Quote(r.Name) + " buffers request bodies: Envoy must run the filter with " +

@@ -71,7 +71,7 @@ func TestParseValid(t *testing.T) {
 	if err != nil {
 		t.Fatalf("valid configuration refused:\n%v", err)
 	}
-	if len(warnings) != 0 {
+	if len(warnings) != 1 || !strings.HasPrefix(warnings[0], "trusted_xff_hops is 1:") {
 		t.Fatalf("warnings: %q", warnings)
 	}
 	if len(cfg.Providers) != 3 || len(cfg.Policy.Rules()) != 3 {
@@ -105,6 +105,22 @@ func TestParseWarnings(t *testing.T) {
 	want := []string{`provider "a": weak mode on`, `provider "b" is not used by any rule`}
 	if strings.Join(warnings, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("warnings %q, want %q", warnings, want)
+	}
+}
+
+func TestRiskyOptInsAreWarned(t *testing.T) {
+	doc := `{"providers": [{"name": "a", "type": "stub"}], "rules": [{"name": "r", "any_of": ["a"]}],
+	         "strip_credentials": false, "trusted_xff_hops": 2}`
+	_, warnings, err := ParseKinds([]byte(doc), nil, provider.Deps{}, testKinds())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"strip_credentials is off: upstreams receive the credentials tokengate verified",
+		"trusted_xff_hops is 2: the client address is taken from x-forwarded-for; requests that did not pass through that many trusted proxies are refused",
+	}
+	if strings.Join(warnings, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("warnings %q", warnings)
 	}
 }
 
