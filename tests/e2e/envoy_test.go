@@ -35,6 +35,7 @@ const (
 	shippedListener = "port_value: 10000 }"
 	shippedAdmin    = "port_value: 9901 }"
 	shippedUpstream = "port_value: 18080 }"
+	shippedAuth     = "port_value: 18081 }"
 )
 
 func envoyBinary(t *testing.T) string {
@@ -117,7 +118,9 @@ func (s *syncBuffer) String() string {
 
 // testEnv is the environment the bootstrap's host_env_keys read.
 func testEnv() []string {
-	return append(os.Environ(), "TG_BILLING_SEED=e2e-seed-0f1e2d3c4b5a69788796a5b4c3d2e1f0")
+	return append(os.Environ(),
+		"TG_BILLING_SEED=e2e-seed-0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+		"TG_INTROSPECT_AUTH=Basic ZTJlOmUyZS1zZWNyZXQ=")
 }
 
 // TestEnvoyValidateMode: Envoy itself accepts the shipped file as is.
@@ -153,6 +156,20 @@ func TestEnvoyServesThroughTheGate(t *testing.T) {
 	defer upstream.Close()
 	upPort := upstream.Listener.Addr().(*net.TCPAddr).Port
 
+	// The introspection service: accepts one token, and only when the gate
+	// authenticates itself with TG_INTROSPECT_AUTH.
+	auth := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		w.Header().Set("content-type", "application/json")
+		if r.Header.Get("authorization") != "Basic ZTJlOmUyZS1zZWNyZXQ=" || r.PostForm.Get("token") != "e2e-opaque-token" {
+			io.WriteString(w, `{"active": false}`)
+			return
+		}
+		io.WriteString(w, `{"active": true, "sub": "svc-42", "client_id": "reporting"}`)
+	}))
+	defer auth.Close()
+	authPort := auth.Listener.Addr().(*net.TCPAddr).Port
+
 	src, err := os.ReadFile(filepath.Join(root, "envoy", "envoy.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +179,7 @@ func TestEnvoyServesThroughTheGate(t *testing.T) {
 	for _, r := range []struct {
 		old string
 		new int
-	}{{shippedListener, listen}, {shippedAdmin, admin}, {shippedUpstream, upPort}} {
+	}{{shippedListener, listen}, {shippedAdmin, admin}, {shippedUpstream, upPort}, {shippedAuth, authPort}} {
 		if strings.Count(cfg, r.old) != 1 {
 			t.Fatalf("envoy/envoy.yaml no longer has exactly one %q; update this test", r.old)
 		}
@@ -262,6 +279,20 @@ func TestEnvoyServesThroughTheGate(t *testing.T) {
 		}
 		if h.Get("x-api-key") != "" {
 			t.Error("the API key reached the upstream")
+		}
+	})
+	t.Run("opaque token introspected through the auth cluster", func(t *testing.T) {
+		resp, body := do("/reports/daily", map[string]string{"authorization": "Bearer e2e-opaque-token"})
+		if resp.StatusCode != http.StatusOK || body != "upstream ok" {
+			t.Fatalf("status %d body %q, want 200 from the upstream", resp.StatusCode, body)
+		}
+		h, _ := up.last()
+		if got := h.Get("x-tokengate-subject"); got != "svc-42" {
+			t.Errorf("upstream saw x-tokengate-subject %q, want svc-42", got)
+		}
+		resp, _ = do("/reports/daily", map[string]string{"authorization": "Bearer some-other-token"})
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("inactive token: status %d, want 401", resp.StatusCode)
 		}
 	})
 	t.Run("unlisted path is denied by default", func(t *testing.T) {
