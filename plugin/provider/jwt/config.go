@@ -77,6 +77,9 @@ func FromConfig(name string, o *conf.Object, d provider.Deps) provider.Provider 
 	if p.singleUse && p.timeClaim == "" && !p.requireExp {
 		o.Fail("single_use", "needs time_claim or require_exp, so each nonce has a bounded lifetime")
 	}
+	if p.singleUse && p.timeClaim == "" && p.maxLifetime == 0 {
+		d.Warn("jwt provider " + strconv.Quote(name) + ": single_use without time_claim or max_lifetime_seconds keeps each jti until exp; long-lived tokens can fill the replay store")
+	}
 
 	allowed := keys.AllAlgs
 	if asym {
@@ -110,7 +113,7 @@ func FromConfig(name string, o *conf.Object, d provider.Deps) provider.Provider 
 				cl.keys = readKeys(co, "keys", allowed)
 				cl.set = readJWKS(co, "jwks", allowed)
 				if ro := co.Object("remote_jwks"); ro != nil {
-					cl.remote = keys.RemoteFromConfig(ro, name+"/"+cname, d, prefix+cname+".")
+					cl.remote = keys.RemoteFromConfig(ro, name+"/"+cname, allowed, d, prefix+cname+".")
 					p.remotes = append(p.remotes, cl.remote)
 				}
 				co.Done()
@@ -138,7 +141,7 @@ func FromConfig(name string, o *conf.Object, d provider.Deps) provider.Provider 
 			p.set = s
 		}
 		if ro := o.Object("remote_jwks"); ro != nil {
-			p.remote = keys.RemoteFromConfig(ro, name, d, prefix)
+			p.remote = keys.RemoteFromConfig(ro, name, allowed, d, prefix)
 			p.remotes = append(p.remotes, p.remote)
 		}
 		if p.set.Len() == 0 && p.remote == nil {
@@ -159,6 +162,7 @@ func FromConfig(name string, o *conf.Object, d provider.Deps) provider.Provider 
 	}
 
 	capacity := o.Int("cache_capacity", 1024, 0, 1<<20)
+	p.cacheTTL = o.Int("cache_ttl_seconds", 300, 1, 86400) * 1e9
 	if p.singleUse {
 		if o.Has("cache_capacity") && capacity > 0 {
 			o.Fail("cache_capacity", "must be 0 with single_use: a cache hit would skip the replay check")

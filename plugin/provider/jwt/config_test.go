@@ -130,3 +130,20 @@ func TestCachedVerifyDoesNotAllocate(t *testing.T) {
 		t.Fatalf("cached Verify allocates %v times", n)
 	}
 }
+
+// A cached token is verified again after cache_ttl_seconds even when its
+// exp is far away, so a key removed from the configuration or JWKS stops
+// working within that time.
+func TestCacheTTLBoundsKeyRemoval(t *testing.T) {
+	f := newFixture(t, nil)
+	jwks := `{"keys":[{"kty":"RSA","kid":"k1","n":"` + enc(f.rsa.N.Bytes()) + `","e":"AQAB"}]}`
+	m := newMetrics()
+	p := build(t, []byte(`{"jwks":`+jwks+`,"cache_ttl_seconds":60}`), m.deps(&provider.MemSharedData{}))
+	tok := mint(t, f.rsa, "RS256", `{"alg":"RS256","kid":"k1"}`, `{"sub":"s","exp":1900000000}`)
+	_, _ = p.Verify(bearer(tok, t0*sec))
+	_, _ = p.Verify(bearer(tok, (t0+59)*sec))
+	_, _ = p.Verify(bearer(tok, (t0+60)*sec))
+	if m.c["cache_hit"] != 1 || m.c["cache_miss"] != 2 {
+		t.Fatalf("hits %d misses %d", m.c["cache_hit"], m.c["cache_miss"])
+	}
+}

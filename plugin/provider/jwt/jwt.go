@@ -104,6 +104,7 @@ type Provider struct {
 	toHeaders []claimHeader
 	replay    provider.ReplayGuard
 	cache     *tokencache.Cache
+	cacheTTL  int64 // ns; bounds how long a key rotation can go unnoticed
 }
 
 type claimHeader struct{ claim, header string }
@@ -277,7 +278,7 @@ func (p *Provider) verifyToken(tok string, now int64, mayCallout bool) (provider
 		return provider.Identity{}, err
 	}
 	if p.cache != nil && id.ExpiresAt > 0 {
-		p.cache.Put(tok, tokencache.Result{Identity: id}, now, id.ExpiresAt)
+		p.cache.Put(tok, tokencache.Result{Identity: id}, now, min(id.ExpiresAt, now+p.cacheTTL))
 	}
 	return id, nil
 }

@@ -240,3 +240,29 @@ func TestOIDCDiscovery(t *testing.T) {
 		t.Fatalf("foreign issuer accepted: %v", err)
 	}
 }
+
+// The provider's algorithm list applies to fetched keys too: an RSA key in
+// a remote JWKS (no "alg") does not verify PS256 under the
+// asymmetric_jwt_auth profile.
+func TestRemoteKeysRestrictedToProviderAlgorithms(t *testing.T) {
+	f := newFixture(t, nil)
+	doc, _ := json.Marshal(map[string]any{
+		"profile": "asymmetric_jwt_auth",
+		"clients": map[string]any{"svc-rsa": map[string]any{"remote_jwks": map[string]any{"cluster": "idp", "authority": "idp", "path": "/jwks"}}},
+	})
+	vm := build(t, doc, newMetrics().deps(&provider.MemSharedData{}))
+	now := int64(t0) * sec
+	c := vm.Tick(now)
+	jwks := `{"keys":[{"kty":"RSA","kid":"k1","n":"` + enc(f.rsa.N.Bytes()) + `","e":"AQAB"}]}`
+	if _, err := c[0].Resume(&provider.CalloutResponse{Status: 200, Body: []byte(jwks)}); err != nil {
+		t.Fatal(err)
+	}
+	ps := mint(t, f.rsa, "PS256", `{"alg":"PS256","kid":"k1"}`, claimsJSON("svc-rsa", ""))
+	if _, err := vm.Verify(authReq(ps)); provider.ReasonOf(err) != provider.ReasonAlgorithm {
+		t.Fatalf("PS256 accepted from a remote key: %v", err)
+	}
+	rs := mint(t, f.rsa, "RS256", `{"alg":"RS256","kid":"k1"}`, claimsJSON("svc-rsa", ""))
+	if _, err := vm.Verify(authReq(rs)); err != nil {
+		t.Fatalf("RS256 refused: %v", err)
+	}
+}

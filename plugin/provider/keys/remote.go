@@ -127,9 +127,10 @@ func NewRemote(cfg RemoteConfig, shared provider.SharedData, d provider.Deps, pr
 //	 "min_refresh_seconds": 30, "max_stale_seconds": 86400,
 //	 "timeout_ms": 5000, "max_backoff_seconds": 300}
 //
-// Either path or issuer (OIDC discovery) is required.
-func RemoteFromConfig(o *conf.Object, name string, d provider.Deps, prefix string) *Remote {
-	cfg := RemoteConfig{Name: name}
+// Either path or issuer (OIDC discovery) is required. allowed restricts the
+// algorithms of every fetched key (the provider's allow list).
+func RemoteFromConfig(o *conf.Object, name string, allowed AlgSet, d provider.Deps, prefix string) *Remote {
+	cfg := RemoteConfig{Name: name, Allowed: allowed}
 	cfg.Cluster = o.RequiredString("cluster")
 	cfg.Authority = o.String("authority", "")
 	cfg.Path = o.String("path", "")
