@@ -90,6 +90,11 @@ func TestHostile(t *testing.T) {
 			return r
 		}(), provider.ReasonBinding},
 		{"unknown source", func() *provider.Request { r := request(good, later); r.Source = netip.Addr{}; return r }(), provider.ReasonBinding},
+		{"escaped user agent unescaped", func() *provider.Request {
+			r := request(seal(t, []byte(strings.Replace(string(keyJSON(nil)), `"iss"`, `"usa":"bot \"\u00e9\"/1","iss"`, 1)), issuedAt), later)
+			r.Headers[1].Value = "bot \"é\"/1"
+			return r
+		}(), provider.ReasonOK},
 		{"subject path", request(seal(t, keyJSON(func(m map[string]any) { m["sub"] = "/api/v1/other" }), issuedAt), later), provider.ReasonScope},
 		{"other scheme", &provider.Request{Now: later, Headers: []provider.Header{{Name: "authorization", Value: "Basic eDp5"}}}, provider.ReasonMissing},
 		{"scheme without key", &provider.Request{Now: later, Headers: []provider.Header{{Name: "authorization", Value: "Bearer"}}}, provider.ReasonMalformed},
@@ -318,5 +323,27 @@ func TestSingleUseAcrossVMs(t *testing.T) {
 	other := seal(t, keyJSON(func(m map[string]any) { m["tkn"] = "another-token" }), issuedAt)
 	if _, err := vm2.Verify(request(other, issuedAt+2e9)); err != nil {
 		t.Fatalf("another key: %v", err)
+	}
+}
+
+func TestUserAgentBinding(t *testing.T) {
+	p := newProvider(t, `,"check_user_agent":true`)
+	withUA := seal(t, []byte(strings.Replace(string(keyJSON(nil)), `"iss"`, `"usa":"bot \"\u00e9\"/1","iss"`, 1)), issuedAt)
+	tests := []struct {
+		name, tok, ua string
+		reason        provider.Reason
+	}{
+		{"same (escaped in JSON)", withUA, "bot \"é\"/1", provider.ReasonOK},
+		{"other", withUA, "curl/8.0", provider.ReasonBinding},
+		{"key without usa", seal(t, keyJSON(nil), issuedAt), "bot/1", provider.ReasonBinding},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := request(tt.tok, issuedAt+30e9)
+			r.Headers[1].Value = tt.ua
+			if _, err := p.Verify(r); provider.ReasonOf(err) != tt.reason {
+				t.Fatalf("%v, want %v", err, tt.reason)
+			}
+		})
 	}
 }

@@ -56,10 +56,18 @@ func parseClaims(js []byte) (Claims, error) {
 	var seen int
 	bad := false
 	str := func(v []byte, t jsonparser.ValueType) []byte {
-		if t != jsonparser.String || bytesIndexByte(v, '\\') >= 0 {
-			// authnzerver's values are ASCII without escapes in practice;
-			// an escaped value is refused rather than unescaped.
+		if t != jsonparser.String {
 			bad = true
+			return nil
+		}
+		if bytesIndexByte(v, '\\') >= 0 {
+			// Python escapes non-ASCII (ensure_ascii) and quotes, e.g. in a
+			// user agent: unescape (allocates; rare).
+			u, err := jsonparser.Unescape(v, nil)
+			if err != nil {
+				bad = true
+			}
+			return u
 		}
 		return v
 	}
