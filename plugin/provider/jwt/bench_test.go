@@ -74,3 +74,29 @@ func FuzzParseCompact(f *testing.F) {
 		}
 	})
 }
+
+// FuzzVerify feeds arbitrary header values to a configured provider.
+// Properties: no panic; a refusal never carries an identity; an accepted
+// token names a configured client.
+func FuzzVerify(f *testing.F) {
+	fx := newFixture(f, nil)
+	v := fx.vectors
+	for _, c := range v.Cases {
+		for _, s := range c.Steps {
+			f.Add(s.Request.Headers["Authorization"])
+		}
+	}
+	f.Fuzz(func(t *testing.T, hdr string) {
+		req := &provider.Request{Now: t0 * 1e9, Headers: []provider.Header{{Name: "authorization", Value: hdr}}}
+		id, err := fx.p.Verify(req)
+		if err != nil {
+			if id.Subject != "" || id.Claims != nil {
+				t.Fatal("refusal with identity")
+			}
+			return
+		}
+		if fx.p.clients[id.Subject] == nil {
+			t.Fatalf("accepted unknown subject %q", id.Subject)
+		}
+	})
+}
