@@ -3,7 +3,7 @@
 # The two commands a newcomer needs: `make run` and `make test`.
 
 GO            ?= go
-STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@2025.1.1
+STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BUILD         := build
 RAW_WASM      := $(BUILD)/tokengate.raw.wasm
 WASM          := $(BUILD)/tokengate.wasm
