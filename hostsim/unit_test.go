@@ -616,3 +616,37 @@ func TestWASIStubs(t *testing.T) {
 	}
 	_ = binary.LittleEndian
 }
+
+// FuzzHostcalls calls every env host function with arbitrary arguments, in
+// a stream context and in the root context: none may panic (a host panic
+// would be a trap Envoy never raises), whatever the pointers say.
+func FuzzHostcalls(f *testing.F) {
+	f.Add(uint8(0), uint64(0), uint64(0), uint64(0), uint64(0), uint64(0), false)
+	f.Add(uint8(7), uint64(0xFFFFFFFF), uint64(0x100), uint64(0x10), uint64(0x14), uint64(0x7FFFFFFF), true)
+	f.Add(uint8(3), uint64(0x100), uint64(0xFFFFFFFF), uint64(0x10), uint64(0x14), uint64(1), true)
+	fns := envFuncs("0_2_1")
+	names := make([]string, 0, len(fns))
+	for n := range fns {
+		names = append(names, n)
+	}
+	sortStrings(names)
+	f.Fuzz(func(t *testing.T, which uint8, a, b, c, d, e uint64, root bool) {
+		u := newUnit(t, Config{}.WithCannedCluster("c", CannedResponse{}), true, false)
+		if root {
+			u.v.cur = 1
+		}
+		fn := fns[names[int(which)%len(names)]]
+		args := []uint64{a, b, c, d, e, a ^ b, c ^ d, e ^ a, b ^ c, d ^ e, a, b}
+		stack := make([]uint64, 13)
+		copy(stack, args[:len(fn.params)])
+		fn.fn(u.ctx, u.v, u.m, stack)
+	})
+}
+
+func sortStrings(s []string) { // sort.Strings without the import churn
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
