@@ -444,3 +444,39 @@ func TestParserFieldsAreInSchema(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeCurlKeyWorks: the key the README's curl examples send is the
+// one whose hash the README's configuration holds, so the examples work
+// as written (and a regenerated key cannot silently go stale).
+func TestReadmeCurlKeyWorks(t *testing.T) {
+	raw, err := os.ReadFile(readmePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := regexp.MustCompile(`tg_[A-Za-z0-9-]+_[0-9A-Za-z]{43}`).FindAllString(string(raw), -1)
+	if len(keys) == 0 {
+		t.Fatal("no example key in the README")
+	}
+	cfg, _, err := config.Parse([]byte(readmeExamples(t)[0]), docEnv, provider.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keysProvider provider.Provider
+	for _, p := range cfg.Providers {
+		if p.Kind() == "api_key" {
+			keysProvider = p
+		}
+	}
+	for _, k := range keys {
+		for _, r := range []*provider.Request{
+			{Headers: []provider.Header{{Name: "x-api-key", Value: k}}},
+			{Headers: []provider.Header{{Name: "authorization", Value: "ApiKey " + k}}},
+		} {
+			r.Now = 1795392000 * 1e9 // 2026-11-23, before the example's expiry
+			id, err := keysProvider.Verify(r)
+			if err != nil || id.Subject != "ci-bot" {
+				t.Errorf("README key %s...: (%q, %v), want subject ci-bot", k[:12], id.Subject, err)
+			}
+		}
+	}
+}
