@@ -68,6 +68,10 @@ type Evaluation struct {
 	anyErr   error
 	anyProv  string
 	v        Verdict
+	// Backing arrays for the verdict's slices in the common case (few
+	// providers per rule), so evaluation allocates less.
+	verifiedBuf [4]provider.Provider
+	headersBuf  [4]provider.Header
 }
 
 var (
@@ -140,6 +144,8 @@ func (p *Policy) Begin(req *provider.Request) *Evaluation {
 	}
 	e.v.Kind = KindAuthenticated
 	e.seq = rule.Providers()
+	e.v.Verified = e.verifiedBuf[:0]
+	e.v.Headers = e.headersBuf[:0]
 	return e
 }
 
