@@ -11,7 +11,7 @@
 // Push with any OCI tool that keeps the manifest as is, e.g.
 //
 //	crane push build/oci ghcr.io/you/tokengate:v0.1.0
-//	skopeo copy oci-archive:build/tokengate-oci.tar docker://ghcr.io/you/tokengate:v0.1.0
+//	skopeo copy --preserve-digests oci-archive:build/tokengate-oci.tar docker://ghcr.io/you/tokengate:v0.1.0
 package main
 
 import (
