@@ -1,0 +1,154 @@
+package scenario
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/tokengate/tokengate/hostsim"
+)
+
+// Options say how to run a scenario.
+type Options struct {
+	// Profile is the Envoy profile (empty: hostsim's default, envoy-1.33).
+	// It overrides any profile set in Config.
+	Profile hostsim.Profile
+	// Workers is how many worker VMs start (default 1). Envoy starts a
+	// canary VM and then one VM per worker thread; all of them run the
+	// start-up sequence (so start-up logs appear once per VM, canary
+	// included). Requests all go to worker 0, in order, as scenario.md
+	// requires; the other workers share the Host's shared data and metrics.
+	Workers int
+	// Config is the base host configuration (compilation cache, log level,
+	// properties, extra clusters…). The scenario's clusters and clock are
+	// applied on top.
+	Config hostsim.Config
+}
+
+// Run runs s on wasm and returns the result in the documented shape.
+//
+// A module that fails to load (bad module, missing import for the
+// profile…) is reported as vm_start_ok and configure_ok false with
+// Envoy's message as a critical log, as the scenario output has no other
+// place for it; the error return is for bad options and a cancelled ctx.
+func Run(ctx context.Context, wasm []byte, s *Scenario, opts Options) (*Result, error) {
+	if s == nil {
+		return nil, errors.New("scenario: nil scenario")
+	}
+	if opts.Workers < 0 {
+		return nil, errors.New("scenario: negative worker count")
+	}
+	cfg := opts.Config
+	if opts.Profile != "" {
+		cfg = cfg.WithProfile(opts.Profile)
+	}
+	if s.HasNow {
+		cfg = cfg.WithStartTime(time.UnixMilli(s.NowUnixMs))
+	}
+	for name, u := range s.Upstreams {
+		// A delay beyond the call's timeout becomes Envoy's 504 timeout
+		// answer inside hostsim; clusters not listed here are unknown to
+		// the host, so proxy_http_call gets Envoy's BadArgument.
+		cfg = cfg.WithCannedCluster(name, hostsim.CannedResponse{
+			Status: u.Status, Headers: u.Headers, Body: []byte(u.Body),
+			Delay: time.Duration(u.DelayMs) * time.Millisecond,
+		})
+	}
+	res := newResult()
+	host, err := hostsim.New(ctx, wasm, cfg)
+	if err != nil {
+		var le *hostsim.LoadError
+		if errors.As(err, &le) {
+			res.Logs = append(res.Logs, Log{Level: hostsim.LogCritical.String(), Message: le.Msg})
+			return res, nil
+		}
+		return nil, err
+	}
+	defer host.Close(ctx)
+
+	// Logs recorded while a request runs belong to that request's result;
+	// everything else (start-up, ticks delivered by advance_ms) is
+	// top-level. seen counts the host log records already placed.
+	seen := 0
+	topLevel := func() {
+		all := host.Logs()
+		for _, e := range all[seen:] {
+			res.Logs = append(res.Logs, logOf(e))
+		}
+		seen = len(all)
+	}
+
+	plugin, err := host.StartPlugin(ctx, hostsim.PluginConfig{
+		RootID: s.RootID, Configuration: s.PluginConfig, VMConfiguration: []byte(s.VMConfig),
+		Env: s.Env, Workers: opts.Workers,
+	})
+	if err != nil {
+		var se *hostsim.StartError
+		var le *hostsim.LoadError
+		switch {
+		case errors.As(err, &se):
+			res.VMStartOK, res.ConfigureOK = se.VMStartOK, se.ConfigureOK
+			topLevel()
+		case errors.As(err, &le): // instantiation failed
+			topLevel()
+			res.Logs = append(res.Logs, Log{Level: hostsim.LogCritical.String(), Message: le.Msg})
+		default:
+			return nil, err
+		}
+		return res, nil
+	}
+	res.VMStartOK, res.ConfigureOK = true, true
+	topLevel()
+	vm := plugin.Worker(0)
+	for _, r := range s.Requests {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if r.AdvanceMs > 0 {
+			host.Advance(ctx, time.Duration(r.AdvanceMs)*time.Millisecond)
+			topLevel()
+		}
+		hr := vm.HTTP(ctx, hostsim.Request{
+			Method: r.Method, Path: r.Path, Authority: r.Authority, Scheme: r.Scheme,
+			Headers: r.Headers, Body: []byte(r.Body),
+			SourceAddress: r.SourceAddress, DestinationAddress: r.DestinationAddress,
+		})
+		res.Results = append(res.Results, requestResult(r.Name, hr))
+		seen = len(host.Logs())
+	}
+	topLevel()
+	res.Metrics = metricsOf(host.Metrics())
+	return res, nil
+}
+
+// requestResult maps hostsim's result onto the output format. hostsim
+// already builds the documented shapes: forwarded headers as the plugin
+// left them and the upstream status; a local reply's ":status", the
+// plugin's headers, then content-length and content-type; a trap's text
+// in the body.
+func requestResult(name string, hr *hostsim.Result) RequestResult {
+	rr := RequestResult{
+		Name: name, Outcome: string(hr.Outcome), Status: hr.Status,
+		Headers: append([][2]string{}, hr.Headers...), Body: string(hr.Body), Logs: []Log{},
+	}
+	for _, e := range hr.Logs {
+		rr.Logs = append(rr.Logs, logOf(e))
+	}
+	return rr
+}
+
+func logOf(e hostsim.LogEntry) Log { return Log{Level: e.Level.String(), Message: e.Message} }
+
+// metricsOf keeps counters and gauges by the name the plugin defined.
+// Histograms have no single value (Envoy cannot read them back either), so
+// they are left out.
+func metricsOf(ms []hostsim.Metric) map[string]int64 {
+	out := make(map[string]int64, len(ms))
+	for _, m := range ms {
+		if m.Type == hostsim.MetricHistogram {
+			continue
+		}
+		out[m.Name] = m.Value
+	}
+	return out
+}
