@@ -33,7 +33,7 @@ func TestScenariosWasm(t *testing.T) {
 	defer cache.Close(context.Background())
 	for _, c := range loadCases(t) {
 		t.Run(c.name, func(t *testing.T) {
-			got := runWasm(t, wasm, cache, c.scen, c.expect)
+			got := runWasm(t, wasm, cache, c.scen, c.expect, 1)
 			check(t, c.expect, got)
 			native := runNative(t, c.scen, c.expect)
 			compare(t, native, got)
@@ -41,7 +41,25 @@ func TestScenariosWasm(t *testing.T) {
 	}
 }
 
-func runWasm(t *testing.T, wasm []byte, cache wazero.CompilationCache, s scenario, exp expectation) output {
+// TestScenariosWasmTwoWorkers sends the requests round-robin to two worker
+// VMs (separate memories, shared data in common, as with two Envoy worker
+// threads): state that must hold across workers (rate limits, replay) has
+// to live in shared data, or the expectations break.
+func TestScenariosWasmTwoWorkers(t *testing.T) {
+	wasm, err := os.ReadFile(wasmPath())
+	if err != nil {
+		t.Fatalf("built module not found (%v): run `make wasm` or set TOKENGATE_WASM", err)
+	}
+	cache := wazero.NewCompilationCache()
+	defer cache.Close(context.Background())
+	for _, c := range loadCases(t) {
+		t.Run(c.name, func(t *testing.T) {
+			check(t, c.expect, runWasm(t, wasm, cache, c.scen, c.expect, 2))
+		})
+	}
+}
+
+func runWasm(t *testing.T, wasm []byte, cache wazero.CompilationCache, s scenario, exp expectation, workers int) output {
 	ctx := context.Background()
 	cfg := hostsim.Config{}.WithStartTime(time.UnixMilli(s.NowUnixMs)).WithCompilationCache(cache)
 	for name, u := range s.Upstreams {
@@ -57,17 +75,18 @@ func runWasm(t *testing.T, wasm []byte, cache wazero.CompilationCache, s scenari
 	out := output{Metrics: map[string]int64{}}
 	plugin, err := host.StartPlugin(ctx, hostsim.PluginConfig{
 		RootID: s.RootID, Configuration: s.pluginConfig(t), VMConfiguration: []byte(s.VMConfig), Env: s.Env,
+		Workers: workers,
 	})
 	if err != nil {
 		return out // configure_ok false; the logs say why
 	}
 	defer plugin.Stop(ctx)
 	out.ConfigureOK = true
-	for _, r := range s.Requests {
+	for i, r := range s.Requests {
 		if r.AdvanceMs > 0 {
 			host.Advance(ctx, time.Duration(r.AdvanceMs)*time.Millisecond)
 		}
-		res := plugin.Worker(0).HTTP(ctx, hostsim.Request{
+		res := plugin.Worker(i%workers).HTTP(ctx, hostsim.Request{
 			Method: r.Method, Path: r.Path, Authority: r.Authority, Scheme: r.Scheme,
 			Headers: r.Headers, Body: []byte(r.Body),
 			SourceAddress: r.SourceAddress, DestinationAddress: r.DestinationAddress,
