@@ -5,9 +5,12 @@
 // runtime behaviour under test is the runtime's own: allocation, GC, the
 // scavenger and the netpoller, which reach poll_oneoff.
 //
-// Per request it sets a context deadline (a runtime timer), reads x-size (bytes to allocate, default 4096), keeps the
-// allocation in a ring so the heap grows and shrinks, forces a GC every 256
-// requests after a burst of 4 MiB of garbage, and then:
+// Per request it sets a context deadline (a runtime timer), allocates
+// x-size bytes (or N for path /size/N; default 4096) plus small pieces,
+// keeps the big one in a ring so the heap grows and shrinks, reads x-pad
+// (only its length is used: the host copies it into memory obtained from
+// malloc), and every 256 requests makes 4 MiB of garbage and forces a GC.
+// Then:
 //   - path /reply…: answers 200 itself, body "n=<count> sum=<hex>";
 //   - anything else: adds header x-guest-sum and continues.
 //
@@ -107,6 +110,11 @@ func onRequestHeaders(id, numHeaders, eos uint32) uint32 {
 	h.Write([]byte(strconv.FormatUint(requests, 10)))
 	h.Write(buf)
 	h.Write(pieces[15][:1])
+	// x-pad is only read: the host copies it into memory it gets from
+	// malloc, so large values exercise the allocator allow-list.
+	if v, ok := header("x-pad"); ok {
+		h.Write([]byte(strconv.Itoa(len(v))))
+	}
 	copy(digest[:], h.Sum(nil))
 	if requests%256 == 0 {
 		// A burst of garbage, then a collection: the heap shrinks and the
