@@ -531,3 +531,31 @@ func TestAuthnzerver(t *testing.T) {
 		})
 	}
 }
+
+// TestSingleUseAcrossWorkers: with single_use, an m2m code from the vectors
+// accepted by one worker VM is refused by another (shared-data replay
+// guard), while the reference would accept it twice.
+func TestSingleUseAcrossWorkers(t *testing.T) {
+	r := newRunner(t)
+	ctx := context.Background()
+	// verify_ref_replay_same_window_accepted: "rY8FXM" at 1718000001.25.
+	now := int64(1718000001250000000)
+	cfg := pluginConfig(map[string]any{"type": "rolling_code", "mode": "m2m_token", "ttl_seconds": 3,
+		"single_use": true, "clients": map[string]any{"client": map[string]any{"seed": "public-m2m-seed-7f3a9c"}}})
+	host, err := hostsim.New(ctx, r.wasm, hostsim.Config{}.WithStartTime(time.Unix(0, now)).WithCompilationCache(r.cache))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer host.Close(ctx)
+	plugin, err := host.StartPlugin(ctx, hostsim.PluginConfig{Configuration: cfg, Workers: 2})
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	defer plugin.Stop(ctx)
+	req := hostsim.Request{Method: "GET", Path: "/api", Authority: "api.test", SourceAddress: "203.0.113.7:4000",
+		Headers: [][2]string{{"x-rolling-code", "rY8FXM"}}}
+	check(t, 0, step{valid: true, subject: "client"}, plugin.Worker(0).HTTP(ctx, req))
+	host.Advance(ctx, 100*time.Millisecond)
+	check(t, 1, step{valid: false, reasons: []string{"replayed"}}, plugin.Worker(1).HTTP(ctx, req))
+	check(t, 2, step{valid: false, reasons: []string{"replayed"}}, plugin.Worker(0).HTTP(ctx, req))
+}
