@@ -64,10 +64,23 @@ func (pc *pendingCall) answer() (resp *Response, reset bool) {
 	if cl.handler == nil {
 		return nil, true
 	}
-	c := pc.out
+	resp, ok := serveHandler(cl.handler, pc.out.Headers, pc.out.Body)
+	if !ok {
+		// A request Go cannot represent would not have left Envoy either;
+		// treat it as a reset rather than guessing.
+		return nil, true
+	}
+	return resp, false
+}
+
+// serveHandler runs h on a request built from proxy-wasm headers
+// (pseudo-headers give method, path, authority and scheme) and returns its
+// answer as a Response with ":status" first and the other headers
+// lower-cased, sorted by name.
+func serveHandler(h http.Handler, headers [][2]string, body []byte) (*Response, bool) {
 	var method, path, authority, scheme string
 	hdr := http.Header{}
-	for _, kv := range c.Headers {
+	for _, kv := range headers {
 		switch kv[0] {
 		case ":method":
 			method = kv[1]
@@ -84,34 +97,38 @@ func (pc *pendingCall) answer() (resp *Response, reset bool) {
 	if scheme == "" {
 		scheme = "http"
 	}
-	req, err := http.NewRequest(method, scheme+"://"+authority+path, bytes.NewReader(c.Body))
+	req, err := http.NewRequest(method, scheme+"://"+authority+path, bytes.NewReader(body))
 	if err != nil {
-		// A request Go cannot represent would not have left Envoy either;
-		// treat it as a reset rather than guessing.
-		return nil, true
+		return nil, false
 	}
 	req.Header = hdr
 	req.Host = authority
 	req.RequestURI = path
 	rec := httptest.NewRecorder()
-	cl.handler.ServeHTTP(rec, req)
+	h.ServeHTTP(rec, req)
 	r := rec.Result()
 	keys := make([]string, 0, len(r.Header))
 	for k := range r.Header {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	h := [][2]string{{":status", strconv.Itoa(r.StatusCode)}}
+	out := [][2]string{{":status", strconv.Itoa(r.StatusCode)}}
 	for _, k := range keys {
 		for _, val := range r.Header[k] {
-			h = append(h, [2]string{lower(k), val})
+			out = append(out, [2]string{lower(k), val})
 		}
 	}
-	body := rec.Body.Bytes()
-	if len(body) > 0 && r.Header.Get("Content-Length") == "" {
-		h = append(h, [2]string{"content-length", strconv.Itoa(len(body))})
+	b := rec.Body.Bytes()
+	if len(b) > 0 && r.Header.Get("Content-Length") == "" {
+		out = append(out, [2]string{"content-length", strconv.Itoa(len(b))})
 	}
-	return &Response{Status: r.StatusCode, Headers: h, Body: append([]byte(nil), body...)}, false
+	var trailers [][2]string
+	for k, vals := range r.Trailer {
+		for _, val := range vals {
+			trailers = append(trailers, [2]string{lower(k), val})
+		}
+	}
+	return &Response{Status: r.StatusCode, Headers: out, Body: append([]byte(nil), b...), Trailers: trailers}, true
 }
 
 // nextDue is the earliest pending event on this VM: a queue notification

@@ -373,3 +373,29 @@ func TestPluginStopWaitsForProxyDone(t *testing.T) {
 		t.Fatalf("root deleted without proxy_done: %q", msgs[len(msgs)-3:])
 	}
 }
+
+func TestUpstreamHandler(t *testing.T) {
+	var seen *http.Request
+	up := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen = r
+		w.Header().Set("X-Up", "1")
+		w.WriteHeader(201)
+		w.Write([]byte("made"))
+	})
+	_, p := start(t, cfg(), hostsim.PluginConfig{UpstreamHandler: up})
+	res := p.Worker(0).HTTP(context.Background(), hostsim.Request{Method: "PUT", Path: "/items?x=1", Authority: "api.test",
+		Headers: [][2]string{{"x-op", "add"}}})
+	if res.Outcome != hostsim.OutcomeForwarded || res.Status != 201 {
+		t.Fatalf("got %s %d", res.Outcome, res.Status)
+	}
+	if seen == nil || seen.Method != "PUT" || seen.URL.RequestURI() != "/items?x=1" || seen.Host != "api.test" || seen.Header.Get("X-Added") != "yes" {
+		t.Fatalf("upstream saw %+v", seen)
+	}
+	r := res.Response
+	if v, _ := header(r.Headers, "x-up"); v != "1" || string(r.Body) != "made" {
+		t.Fatalf("response %+v", r)
+	}
+	if v, _ := header(r.Headers, "x-seen-by"); v != "conformance" {
+		t.Fatalf("response did not pass the plugin: %v", r.Headers)
+	}
+}

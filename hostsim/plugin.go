@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sort"
 	"strings"
 )
@@ -32,6 +33,10 @@ type PluginConfig struct {
 	// Upstream is the answer the main request's upstream gives when a
 	// request is forwarded (default 200, no headers, empty body).
 	Upstream *CannedResponse
+	// UpstreamHandler, when set, serves every forwarded request (see
+	// Request.UpstreamHandler); e.g. an httputil.ReverseProxy for a real
+	// upstream.
+	UpstreamHandler http.Handler
 }
 
 // ErrConfigRejected is the category of StartPlugin failures where the

@@ -2,6 +2,7 @@ package hostsim
 
 import (
 	"context"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -24,6 +25,11 @@ type Request struct {
 	Protocol           string // request.protocol (default HTTP/1.1)
 	// Upstream overrides the plugin's upstream answer for this request.
 	Upstream *CannedResponse
+	// UpstreamHandler, when set, is the upstream: it receives the request
+	// as the plugin left it (method, path, authority from the
+	// pseudo-headers) and its answer goes through the response callbacks.
+	// It takes precedence over Upstream.
+	UpstreamHandler http.Handler
 }
 
 // Outcome says what happened to a request.
@@ -282,12 +288,26 @@ func (s *Stream) run(ctx context.Context, res *Result) {
 		}
 		hdrs, rbody, tr = lowerPairs(up.Headers), up.Body, lowerPairs(up.Trailers)
 	}
+	if hdl := s.upstreamHandler(); hdl != nil {
+		if r, ok := serveHandler(hdl, s.reqHeaders, s.fwdBody); ok {
+			status, hdrs, rbody, tr = r.Status, r.Headers[1:], r.Body, r.Trailers
+		} else {
+			status, hdrs, rbody, tr = 400, nil, nil, nil
+		}
+	}
 	res.Status = status
 	s.responsePath(ctx, res, status, hdrs, rbody, tr)
 	if s.trapped || s.reset {
 		return
 	}
 	s.complete(ctx)
+}
+
+func (s *Stream) upstreamHandler() http.Handler {
+	if s.req.UpstreamHandler != nil {
+		return s.req.UpstreamHandler
+	}
+	return s.vm.plugin.cfg.UpstreamHandler
 }
 
 // forwardResult records the request as the upstream sees it.
