@@ -59,9 +59,32 @@ func TestScenariosWasmTwoWorkers(t *testing.T) {
 	}
 }
 
+// TestScenariosWasmProfiles replays every scenario under each Envoy
+// profile hostsim models (1.32, 1.33-1.39, current): the behaviour table
+// must not depend on the Envoy version the module is loaded into.
+func TestScenariosWasmProfiles(t *testing.T) {
+	wasm, err := os.ReadFile(wasmPath())
+	if err != nil {
+		t.Fatalf("built module not found (%v): run `make wasm` or set TOKENGATE_WASM", err)
+	}
+	cache := wazero.NewCompilationCache()
+	defer cache.Close(context.Background())
+	for _, p := range []hostsim.Profile{hostsim.ProfileEnvoy132, hostsim.ProfileEnvoyCurrent} { // 1.33 is the default run
+		for _, c := range loadCases(t) {
+			t.Run(string(p)+"/"+c.name, func(t *testing.T) {
+				check(t, c.expect, runWasmWith(t, wasm, hostsim.Config{}.WithProfile(p).WithCompilationCache(cache), c.scen, c.expect, 1))
+			})
+		}
+	}
+}
+
 func runWasm(t *testing.T, wasm []byte, cache wazero.CompilationCache, s scenario, exp expectation, workers int) output {
+	return runWasmWith(t, wasm, hostsim.Config{}.WithCompilationCache(cache), s, exp, workers)
+}
+
+func runWasmWith(t *testing.T, wasm []byte, cfg hostsim.Config, s scenario, exp expectation, workers int) output {
 	ctx := context.Background()
-	cfg := hostsim.Config{}.WithStartTime(time.UnixMilli(s.NowUnixMs)).WithCompilationCache(cache)
+	cfg = cfg.WithStartTime(time.UnixMilli(s.NowUnixMs))
 	for name, u := range s.Upstreams {
 		cfg = cfg.WithCannedCluster(name, hostsim.CannedResponse{
 			Status: u.Status, Headers: u.Headers, Body: []byte(u.Body), Delay: time.Duration(u.DelayMs) * time.Millisecond,
