@@ -33,6 +33,12 @@ func (p *parser) rule(o *conf.Object, foldCase bool) *policy.Rule {
 	r.Shadow = o.Enum("mode", "enforce", "enforce", "shadow") == "shadow"
 	r.CORSPreflight = o.Bool("cors_preflight", false)
 	r.Scopes = requirement(o.Object("scopes"), true)
+	for _, v := range append(append([]string(nil), r.Scopes.AnyOf...), r.Scopes.AllOf...) {
+		if hasSpace(v) {
+			o.Fail("scopes", strconv.Quote(v)+" contains white space; scopes are single tokens")
+			break
+		}
+	}
 	if o.Has("roles") {
 		r.Roles = o.Strings("roles")
 		if len(r.Roles) == 0 {
@@ -47,6 +53,9 @@ func (p *parser) rule(o *conf.Object, foldCase bool) *policy.Rule {
 		}
 		for _, c := range objs {
 			cr := policy.ClaimRequirement{Claim: c.RequiredString("claim")}
+			if cr.Claim != "" && !validClaimPath(cr.Claim) {
+				c.Fail("claim", strconv.Quote(cr.Claim)+" is not a dotted claim path such as \"org.team\"")
+			}
 			cr.Requirement = requirement(c, false)
 			c.Done()
 			r.Claims = append(r.Claims, cr)
@@ -350,4 +359,26 @@ func rateLimit(o *conf.Object) *policy.RateLimit {
 	}
 	o.Done()
 	return rl
+}
+
+// validClaimPath accepts dot-separated non-empty segments without white space.
+func validClaimPath(s string) bool {
+	if s[0] == '.' || s[len(s)-1] == '.' || hasSpace(s) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i] == '.' && s[i-1] == '.' {
+			return false
+		}
+	}
+	return true
+}
+
+func hasSpace(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r' {
+			return true
+		}
+	}
+	return false
 }
