@@ -91,3 +91,29 @@ func M2MCredential(c M2MConfig, header string) Credential {
 		return nil
 	})
 }
+
+// RollingCredential sends the current secure rolling code in header and,
+// when clientHeader is not empty, the client's name in clientHeader.
+func RollingCredential(c RollingConfig, header, clientHeader, client string) Credential {
+	return CredentialFunc(func(req *http.Request, now time.Time) error {
+		code, err := RollingCode(c, now)
+		if err != nil {
+			return err
+		}
+		req.Header.Set(header, code)
+		if clientHeader != "" {
+			req.Header.Set(clientHeader, client)
+		}
+		return nil
+	})
+}
+
+// HTTPSignatureCredential signs every request with s (RFC 9421).
+func HTTPSignatureCredential(s *HTTPSigner) Credential {
+	return CredentialFunc(func(req *http.Request, now time.Time) error { return s.Sign(req, now) })
+}
+
+// APIKeyCredential sends a tokengate API key as "Authorization: ApiKey <key>".
+func APIKeyCredential(key string) Credential {
+	return HeaderCredential("Authorization", "ApiKey "+key)
+}
