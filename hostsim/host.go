@@ -92,7 +92,10 @@ func New(ctx context.Context, wasm []byte, cfg Config) (*Host, error) {
 		h.random = rand.Reader
 	}
 	// 1 GiB, V8's limit.
-	rc := wazero.NewRuntimeConfig().WithMemoryLimitPages(16384)
+	// Closing on context done is the only way out of a guest that never
+	// returns: Envoy (V8) has no time limit, so hostsim adds none either,
+	// but a test can pass a context with a deadline.
+	rc := wazero.NewRuntimeConfig().WithMemoryLimitPages(16384).WithCloseOnContextDone(true)
 	if cfg.cache != nil {
 		rc = rc.WithCompilationCache(cfg.cache)
 	}

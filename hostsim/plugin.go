@@ -27,9 +27,6 @@ type PluginConfig struct {
 	// validate the configuration. Keep it false for fidelity.
 	NoCanary      bool
 	FailurePolicy FailurePolicy
-	// AllowOnHeadersStopIteration mirrors the Envoy flag: when false (the
-	// default), PAUSE from a headers callback stops all iteration.
-	AllowOnHeadersStopIteration bool
 	// Upstream is the answer the main request's upstream gives when a
 	// request is forwarded (default 200, no headers, empty body).
 	Upstream *CannedResponse

@@ -244,7 +244,7 @@ func (s *Stream) run(ctx context.Context, res *Result) {
 	eos := len(body) == 0 && len(trailers) == 0
 	s.reqHeadersAvail = true
 	a := s.call(ctx, "proxy_on_request_headers", ActionContinue, uint64(len(s.reqHeaders)), b2u(eos))
-	s.afterRequest(a)
+	s.afterRequest(a, true)
 	if s.wait(ctx, res, &s.reqPaused) {
 		return
 	}
@@ -255,7 +255,7 @@ func (s *Stream) run(ctx context.Context, res *Result) {
 		last := len(trailers) == 0
 		s.reqTrailersAvail = last
 		a = s.call(ctx, "proxy_on_request_body", ActionContinue, uint64(len(s.reqBody)), b2u(last))
-		s.afterRequest(a)
+		s.afterRequest(a, false)
 		if s.wait(ctx, res, &s.reqPaused) {
 			return
 		}
@@ -267,7 +267,7 @@ func (s *Stream) run(ctx context.Context, res *Result) {
 		s.haveReqTrailers = true
 		s.reqTrailersAvail = true
 		a = s.call(ctx, "proxy_on_request_trailers", ActionContinue, uint64(len(s.reqTrailers)))
-		s.afterRequest(a)
+		s.afterRequest(a, false)
 		if s.wait(ctx, res, &s.reqPaused) {
 			return
 		}
@@ -333,7 +333,7 @@ func (s *Stream) responsePath(ctx context.Context, res *Result, status int, head
 		eos := len(body) == 0 && len(trailers) == 0
 		s.respHeadersAvail = true
 		a := s.call(ctx, "proxy_on_response_headers", ActionContinue, uint64(len(s.respHeaders)), b2u(eos))
-		s.afterResponse(a)
+		s.afterResponse(a, true)
 		if s.wait(ctx, res, &s.respPaused) {
 			return
 		}
@@ -343,7 +343,7 @@ func (s *Stream) responsePath(ctx context.Context, res *Result, status int, head
 			last := len(trailers) == 0
 			s.respTrailersAvail = last
 			a = s.call(ctx, "proxy_on_response_body", ActionContinue, uint64(len(s.respBody)), b2u(last))
-			s.afterResponse(a)
+			s.afterResponse(a, false)
 			if s.wait(ctx, res, &s.respPaused) {
 				return
 			}
@@ -352,7 +352,7 @@ func (s *Stream) responsePath(ctx context.Context, res *Result, status int, head
 		if len(trailers) > 0 {
 			s.respTrailersAvail = true
 			a = s.call(ctx, "proxy_on_response_trailers", ActionContinue, uint64(len(s.respTrailers)))
-			s.afterResponse(a)
+			s.afterResponse(a, false)
 			if s.wait(ctx, res, &s.respPaused) {
 				return
 			}
@@ -380,10 +380,21 @@ func (s *Stream) call(ctx context.Context, name string, def Action, args ...uint
 	return Action(uint32(r))
 }
 
+// stops reports whether a callback's return value holds the stream. For
+// headers, 2 is Continue in Envoy's mapping (0 Continue, 1 and ≥4
+// StopAllIterationAndWatermark, 2 Continue, 3 StopAllIterationAndBuffer);
+// for body (1 buffer, 2 watermark, ≥3 no buffer) and trailers every
+// non-zero value stops.
+func stops(a Action, headers bool) bool {
+	if headers {
+		return a != 0 && a != 2
+	}
+	return a != 0
+}
+
 // afterRequest applies a request callback's result and deferred actions.
-func (s *Stream) afterRequest(a Action) {
-	// 0 and 2 continue; everything else stops this direction.
-	s.reqPaused = a != 0 && a != 2
+func (s *Stream) afterRequest(a Action, headers bool) {
+	s.reqPaused = stops(a, headers)
 	if s.contReq {
 		s.reqPaused = false
 	}
@@ -392,8 +403,8 @@ func (s *Stream) afterRequest(a Action) {
 	}
 }
 
-func (s *Stream) afterResponse(a Action) {
-	s.respPaused = a != 0 && a != 2
+func (s *Stream) afterResponse(a Action, headers bool) {
+	s.respPaused = stops(a, headers)
 	if s.contResp {
 		s.respPaused = false
 	}

@@ -89,7 +89,7 @@ func (s *Stream) SendRequestHeaders(ctx context.Context, eos bool) Action {
 	s.ensureContext(ctx)
 	s.reqHeadersAvail = true
 	a := s.call(ctx, "proxy_on_request_headers", ActionContinue, uint64(len(s.reqHeaders)), b2u(eos))
-	s.afterRequest(a)
+	s.afterRequest(a, true)
 	if s.check(ctx) {
 		return ActionPause
 	}
@@ -159,7 +159,7 @@ func (s *Stream) SendRequestTrailers(ctx context.Context, trailers [][2]string) 
 	s.reqTrailers = lowerPairs(trailers)
 	s.reqTrailersAvail = true
 	a := s.call(ctx, "proxy_on_request_trailers", ActionContinue, uint64(len(s.reqTrailers)))
-	s.afterRequest(a)
+	s.afterRequest(a, false)
 	if s.check(ctx) {
 		return ActionPause
 	}
@@ -181,7 +181,7 @@ func (s *Stream) SendResponseHeaders(ctx context.Context, status int, headers []
 	s.respHeaders = append([][2]string{{":status", strconv.Itoa(status)}}, lowerPairs(headers)...)
 	s.respHeadersAvail = true
 	a := s.call(ctx, "proxy_on_response_headers", ActionContinue, uint64(len(s.respHeaders)), b2u(eos))
-	s.afterResponse(a)
+	s.afterResponse(a, true)
 	if s.check(ctx) {
 		return ActionPause
 	}
@@ -202,7 +202,7 @@ func (s *Stream) SendResponseBody(ctx context.Context, chunk []byte, eos bool) A
 	s.respBody = append(s.respBody, chunk...)
 	s.respBodyAvail, s.respTrailersAvail = true, eos
 	a := s.call(ctx, "proxy_on_response_body", ActionContinue, uint64(len(s.respBody)), b2u(eos))
-	s.afterResponse(a)
+	s.afterResponse(a, false)
 	if s.check(ctx) {
 		return ActionPause
 	}
@@ -226,7 +226,7 @@ func (s *Stream) SendResponseTrailers(ctx context.Context, trailers [][2]string)
 	s.respTrailers = lowerPairs(trailers)
 	s.respTrailersAvail = true
 	a := s.call(ctx, "proxy_on_response_trailers", ActionContinue, uint64(len(s.respTrailers)))
-	s.afterResponse(a)
+	s.afterResponse(a, false)
 	if s.check(ctx) {
 		return ActionPause
 	}
