@@ -35,6 +35,9 @@ func Run(ctx context.Context, wasm []byte, s *Scenario, opts Options) (*Result, 
 	if s == nil {
 		return nil, errors.New("scenario: nil scenario")
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if opts.Workers < 0 {
 		return nil, errors.New("scenario: negative worker count")
 	}
@@ -83,6 +86,9 @@ func Run(ctx context.Context, wasm []byte, s *Scenario, opts Options) (*Result, 
 		Env: s.Env, Workers: opts.Workers,
 	})
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err() // the start failed because the run was cancelled
+		}
 		var se *hostsim.StartError
 		var le *hostsim.LoadError
 		switch {
