@@ -387,3 +387,48 @@ func collectStrings(config []byte, match func(key string, obj map[string]any) bo
 	sort.Strings(out)
 	return out
 }
+
+// TestEnvoyRemoteVariant: the "verified remote module" variant envoy/README.md
+// describes (a remote code source with sha256, fetched through its own
+// cluster) is valid Envoy configuration, and the project's rules refuse it
+// without the digest.
+func TestEnvoyRemoteVariant(t *testing.T) {
+	const vm = "static_resources.listeners.0.filter_chains.0.filters.0.typed_config.http_filters.0.typed_config.config.vm_config"
+	remote := func(sha string) map[string]any {
+		tree := loadEnvoyTree(t)
+		r := map[string]any{"http_uri": map[string]any{
+			"uri": "http://127.0.0.1:18083/tokengate.wasm", "cluster": "wasm_store", "timeout": "10s",
+		}}
+		if sha != "" {
+			r["sha256"] = sha
+		}
+		set(t, tree, vm+".code", map[string]any{"remote": r})
+		clusters := get(t, tree, "static_resources.clusters").([]any)
+		set(t, tree, "static_resources.clusters", append(clusters, map[string]any{
+			"name": "wasm_store", "type": "STATIC", "connect_timeout": "1s",
+			"load_assignment": map[string]any{"cluster_name": "wasm_store", "endpoints": []any{map[string]any{
+				"lb_endpoints": []any{map[string]any{"endpoint": map[string]any{"address": map[string]any{
+					"socket_address": map[string]any{"address": "127.0.0.1", "port_value": 18083}}}}}}}},
+		}))
+		return tree
+	}
+	sha := deploy.ModuleSHA256(builtModule(t))
+	b, err := decodeBootstrap(treeJSON(t, remote(sha)))
+	if err != nil {
+		t.Fatalf("remote variant: %v", err)
+	}
+	g, err := findGate(b)
+	if err != nil {
+		t.Fatalf("remote variant: %v", err)
+	}
+	if got := g.plugin.GetVmConfig().GetCode().GetRemote().GetSha256(); got != sha {
+		t.Errorf("sha256 %q", got)
+	}
+	b, err = decodeBootstrap(treeJSON(t, remote("")))
+	if err == nil {
+		_, err = findGate(b)
+	}
+	if err == nil {
+		t.Error("a remote code source without sha256 was accepted")
+	}
+}

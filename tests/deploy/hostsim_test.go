@@ -283,3 +283,55 @@ func TestShippedWasmPluginInHostsim(t *testing.T) {
 		}
 	}
 }
+
+// TestShippedBootstrapAcrossEnvoyProfiles: the module and configuration
+// envoy.yaml ships start and gate on every Envoy profile hostsim models
+// (≤1.32, 1.33–1.39, current), thanks to the compatibility pass `make wasm`
+// runs.
+func TestShippedBootstrapAcrossEnvoyProfiles(t *testing.T) {
+	ctx := context.Background()
+	module := builtModule(t)
+	b, err := decodeBootstrap(treeJSON(t, loadEnvoyTree(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := findGate(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{}
+	for k, v := range testEnv(g.config) {
+		env[k] = v
+	}
+	for _, prof := range []hostsim.Profile{hostsim.ProfileEnvoy132, hostsim.ProfileEnvoy133, hostsim.ProfileEnvoyCurrent} {
+		t.Run(string(prof), func(t *testing.T) {
+			cfg := hostsim.Config{}.WithProfile(prof).WithCompilationCache(compiled)
+			for _, c := range b.GetStaticResources().GetClusters() {
+				cfg = cfg.WithCannedCluster(c.GetName(), hostsim.CannedResponse{Status: 503})
+			}
+			host, err := hostsim.New(ctx, module, cfg)
+			if err != nil {
+				t.Fatalf("load: %v", err)
+			}
+			defer host.Close(ctx)
+			plugin, err := host.StartPlugin(ctx, hostsim.PluginConfig{
+				Name: g.plugin.GetName(), RootID: g.plugin.GetRootId(), VMID: g.plugin.GetVmConfig().GetVmId(),
+				Configuration: g.config, Env: env,
+			})
+			if err != nil {
+				t.Fatalf("start: %v", err)
+			}
+			defer plugin.Stop(ctx)
+			r := plugin.Worker(0).HTTP(ctx, hostsim.Request{Method: "GET", Path: "/api/orders", Authority: "gate.example.test",
+				Headers: [][2]string{{"x-api-key", demoKey}}, SourceAddress: "127.0.0.1:40000"})
+			if r.Outcome != hostsim.OutcomeForwarded {
+				t.Errorf("demo key: outcome %s status %d, want forwarded", r.Outcome, r.Status)
+			}
+			r = plugin.Worker(0).HTTP(ctx, hostsim.Request{Method: "GET", Path: "/api/orders", Authority: "gate.example.test",
+				SourceAddress: "127.0.0.1:40000"})
+			if r.Outcome != hostsim.OutcomeLocalReply || r.Status != 401 {
+				t.Errorf("no key: outcome %s status %d, want local_reply 401", r.Outcome, r.Status)
+			}
+		})
+	}
+}
