@@ -399,3 +399,36 @@ func TestUpstreamHandler(t *testing.T) {
 		t.Fatalf("response did not pass the plugin: %v", r.Headers)
 	}
 }
+
+// TestHungGuestNeedsADeadline: Envoy has no time limit, so hostsim adds
+// none; a test that passes a context with a deadline gets the VM stopped
+// and a trap outcome instead of a hang.
+func TestHungGuestNeedsADeadline(t *testing.T) {
+	_, p := start(t, cfg(), hostsim.PluginConfig{})
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	res := p.Worker(0).HTTP(ctx, hostsim.Request{Headers: [][2]string{{"x-op", "spin"}}})
+	if res.Outcome != hostsim.OutcomeTrap || !strings.Contains(res.Trap, "deadline") {
+		t.Fatalf("got %s %q", res.Outcome, res.Trap)
+	}
+}
+
+func BenchmarkHTTP(b *testing.B) {
+	ctx := context.Background()
+	h, err := hostsim.New(ctx, guest(b, "conformance"), cfg())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h.Close(ctx)
+	p, err := h.StartPlugin(ctx, hostsim.PluginConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := hostsim.Request{Path: "/bench", Authority: "a", Headers: [][2]string{{"x-op", "add"}}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if res := p.Worker(0).HTTP(ctx, req); res.Outcome != hostsim.OutcomeForwarded {
+			b.Fatal(res.Outcome)
+		}
+	}
+}

@@ -181,3 +181,22 @@ func TestUnknownProfile(t *testing.T) {
 		t.Fatal("unknown profile accepted")
 	}
 }
+
+// TestABI010HeadersCallback: 0.1.0 modules get (context, num_headers) in
+// the headers callbacks; calling them with three arguments would trap.
+func TestABI010HeadersCallback(t *testing.T) {
+	ctx := context.Background()
+	h, err := New(ctx, encodeModule(nil, []modFunc{marker("0_1_0"), mallocFn,
+		{export: "proxy_on_request_headers", params: []byte{tI32, tI32}, results: []byte{tI32}}}), Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close(ctx)
+	p, err := h.StartPlugin(ctx, PluginConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := p.Worker(0).HTTP(ctx, Request{}); res.Outcome != OutcomeForwarded {
+		t.Fatalf("got %s %q", res.Outcome, res.Trap)
+	}
+}

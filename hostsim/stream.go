@@ -369,6 +369,9 @@ func (s *Stream) responsePath(ctx context.Context, res *Result, status int, head
 // call runs a stream callback; def is the action when the export is absent.
 func (s *Stream) call(ctx context.Context, name string, def Action, args ...uint64) Action {
 	s.contReq, s.contResp = false, false
+	if s.vm.host.abiVersion == "0_1_0" && (name == "proxy_on_request_headers" || name == "proxy_on_response_headers") {
+		args = args[:1] // ABI 0.1.0: (context, num_headers), no end_of_stream
+	}
 	r, ok := s.vm.callback(ctx, name, s.c.id, append([]uint64{uint64(s.c.id)}, args...)...)
 	if s.vm.failed && !ok {
 		s.trapped = true

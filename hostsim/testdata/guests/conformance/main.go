@@ -313,6 +313,9 @@ func onRequestHeaders(id, n, eos uint32) uint32 {
 			}
 			runtime.GC()
 		}
+	case "spin":
+		for spins = 0; ; spins++ {
+		}
 	case "nil":
 		var p *int
 		*p = 1
@@ -422,3 +425,5 @@ var _ = proxyGetLogLevel
 var _ = proxyGetMapPairs
 var _ = proxyDone
 var heldCAS uint32
+
+var spins int
