@@ -135,8 +135,8 @@ func New(store provider.SharedData, namespace string) *Limiter {
 // true when the request is admitted; otherwise the whole seconds after
 // which one token will be available (at least 1), for Retry-After.
 func (l *Limiter) Take(key string, lim Limit, now int64) (allowed bool, retryAfterSeconds int64) {
-	if !lim.Valid() || now < 0 {
-		return false, 1
+	if !lim.Valid() || now < 0 || l.store == nil {
+		return false, 1 // fail closed on anything the limiter cannot honour
 	}
 	interval := int64(1e9 / lim.PerSecond)
 	if interval < 1 {

@@ -188,6 +188,12 @@ func TestFailsClosed(t *testing.T) {
 	}
 }
 
+func TestNilStoreFailsClosed(t *testing.T) {
+	if ok, retry := New(nil, "r").Take("k", Limit{PerSecond: 1, Burst: 1}, t0); ok || retry != 1 {
+		t.Fatalf("got (%v, %d), want a refusal", ok, retry)
+	}
+}
+
 func TestUndecodableBucketIsReset(t *testing.T) {
 	for _, v := range [][]byte{nil, {0x01}, {0x02, 0, 0, 0, 0, 0, 0, 0, 0}, make([]byte, 20)} {
 		st := &faultyStore{value: v}
