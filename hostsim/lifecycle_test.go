@@ -432,3 +432,34 @@ func BenchmarkHTTP(b *testing.B) {
 		}
 	}
 }
+
+// TestGuestBattery: the same refusals as the unit tests, from a real Go
+// guest through wazero's import plumbing (argument widths, i64 values).
+func TestGuestBattery(t *testing.T) {
+	_, p := start(t, cfg().WithLogLevel(hostsim.LogInfo), hostsim.PluginConfig{})
+	res := p.Worker(0).HTTP(context.Background(), hostsim.Request{Headers: [][2]string{{"x-op", "battery"}}})
+	got := map[string]string{}
+	for _, m := range messages(res.Logs) {
+		if rest, ok := strings.CutPrefix(m, "battery "); ok {
+			k, v, _ := strings.Cut(rest, "=")
+			got[k] = v
+		}
+	}
+	want := map[string]string{
+		"log_level_9": "2", "map_type_8": "2", "map_key_oob": "6", "map_pairs_unavailable": "0",
+		"buffer_type_9": "2", "plugin_config_outside_configure": "1", "set_config_buffer": "2",
+		"metric_type_3": "2", "counter_plus_0": "2", "unknown_metric": "1", "histogram_record": "0",
+		"histogram_read": "2", "unknown_property": "1", "effective_999": "2", "continue_9": "2",
+		"continue_upstream": "12", "http_call_unknown_cluster": "2", "http_call_token_zeroed": "0",
+		"shared_missing": "1", "dequeue_unknown": "1", "dequeue_empty": "7", "resolve_unknown": "1",
+		"foreign_unknown": "1", "done_not_waiting": "1", "get_log_level": "0", "log_level_value": "2",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %s", k, got[k], v)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("battery reported %d results, want %d: %v", len(got), len(want), got)
+	}
+}

@@ -313,6 +313,8 @@ func onRequestHeaders(id, n, eos uint32) uint32 {
 			}
 			runtime.GC()
 		}
+	case "battery":
+		battery()
 	case "spin":
 		for spins = 0; ; spins++ {
 		}
@@ -421,9 +423,60 @@ func boolU(b bool) uint32 {
 	return 0
 }
 
-var _ = proxyGetLogLevel
-var _ = proxyGetMapPairs
-var _ = proxyDone
 var heldCAS uint32
 
 var spins int
+
+//go:wasmimport env proxy_resolve_shared_queue
+func proxyResolveQueue(vm unsafe.Pointer, vmSize uint32, name unsafe.Pointer, nameSize uint32, out unsafe.Pointer) uint32
+
+//go:wasmimport env proxy_call_foreign_function
+func proxyCallForeign(name unsafe.Pointer, nameSize uint32, args unsafe.Pointer, argsSize uint32, outPtr, outSize unsafe.Pointer) uint32
+
+//go:wasmimport env proxy_get_metric
+func proxyGetMetric(id uint32, out unsafe.Pointer) uint32
+
+//go:wasmimport env proxy_record_metric
+func proxyRecordMetric(id uint32, value uint64) uint32
+
+// battery calls host functions with arguments Envoy refuses, from a real
+// guest, and logs each status as "battery <name>=<status>".
+func battery() {
+	var p, n, id uint32
+	var u64 uint64
+	out := func(name string, st uint32) { logf("battery " + name + "=" + itoa(st)) }
+	msg, key := []byte("m"), []byte("nope")
+	badPtr := unsafe.Pointer(uintptr(0xFFFFFFF0))
+	P, N := unsafe.Pointer(&p), unsafe.Pointer(&n)
+	out("log_level_9", proxyLog(9, ptr(msg), 1))
+	out("map_type_8", proxyGetMapValue(8, ptr(key), 4, P, N))
+	out("map_key_oob", proxyGetMapValue(0, badPtr, 4, P, N))
+	out("map_pairs_unavailable", proxyGetMapPairs(1, P, N))
+	out("buffer_type_9", proxyGetBufferBytes(9, 0, 1, P, N))
+	out("plugin_config_outside_configure", proxyGetBufferBytes(7, 0, 1, P, N))
+	out("set_config_buffer", proxySetBufferBytes(7, 0, 0, ptr(msg), 1))
+	out("metric_type_3", proxyDefineMetric(3, ptr(msg), 1, unsafe.Pointer(&id)))
+	out("counter_plus_0", proxyIncrementMetric(requestsID, 0))
+	out("unknown_metric", proxyIncrementMetric(999, 1))
+	hist := []byte("h")
+	proxyDefineMetric(2, ptr(hist), 1, unsafe.Pointer(&id))
+	out("histogram_record", proxyRecordMetric(id, 5))
+	out("histogram_read", proxyGetMetric(id, unsafe.Pointer(&u64)))
+	out("unknown_property", proxyGetProperty(ptr(key), 4, P, N))
+	out("effective_999", proxySetEffectiveContext(999))
+	out("continue_9", proxyContinueStream(9))
+	out("continue_upstream", proxyContinueStream(3))
+	h := pairs(":method", "GET", ":path", "/", ":authority", "a")
+	var token uint32 = 77
+	out("http_call_unknown_cluster", proxyHTTPCall(ptr(key), 4, ptr(h), uint32(len(h)), nil, 0, nil, 0, 100, unsafe.Pointer(&token)))
+	out("http_call_token_zeroed", token)
+	out("shared_missing", proxyGetSharedData(ptr(key), 4, P, N, unsafe.Pointer(&id)))
+	out("dequeue_unknown", proxyDequeue(999, P, N))
+	out("dequeue_empty", proxyDequeue(queueID, P, N))
+	out("resolve_unknown", proxyResolveQueue(nil, 0, ptr(key), 4, unsafe.Pointer(&id)))
+	out("foreign_unknown", proxyCallForeign(ptr(key), 4, nil, 0, P, N))
+	out("done_not_waiting", proxyDone())
+	var level uint32
+	out("get_log_level", proxyGetLogLevel(unsafe.Pointer(&level)))
+	out("log_level_value", level)
+}
