@@ -51,14 +51,20 @@ const (
 	DefaultHeader    = "x-api-key"
 	DefaultScheme    = "ApiKey"
 	DefaultMaxLength = 256
-	maxMaxLength     = 4096
-	MaxKeys          = 100000
-	maxSources       = 256
+	// MinKeyLength: shorter keys are refused before lookup. A fast hash is
+	// only safe for keys with plenty of entropy; 16 characters is the
+	// least that can carry ~96 bits, so a weak key (a word, a PIN) can never
+	// work even if an operator hashed one into the configuration.
+	MinKeyLength = 16
+	maxMaxLength = 4096
+	MaxKeys      = 100000
+	maxSources   = 256
 )
 
 var (
 	errAmbiguous       = provider.NewError(provider.ReasonAmbiguous, "API key presented more than once")
 	errEmpty           = provider.NewError(provider.ReasonMalformed, "API key is empty")
+	errShort           = provider.NewError(provider.ReasonMalformed, "API key shorter than 16 characters")
 	errBadChar         = provider.NewError(provider.ReasonMalformed, "API key contains characters outside visible ASCII")
 	errOversize        = provider.NewError(provider.ReasonOversize, "API key longer than max_length")
 	errUnknown         = provider.NewError(provider.ReasonUnknown, "no such API key")
@@ -312,6 +318,9 @@ func (p *Provider) Verify(req *provider.Request) (provider.Identity, error) {
 	}
 	if key == "" {
 		return provider.Identity{}, errEmpty
+	}
+	if len(key) < MinKeyLength {
+		return provider.Identity{}, errShort
 	}
 	for i := 0; i < len(key); i++ {
 		if key[i] < 0x21 || key[i] > 0x7e {

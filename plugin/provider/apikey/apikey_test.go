@@ -158,6 +158,7 @@ func TestVerify(t *testing.T) {
 		{"two keys in one authorization", p, req("", "authorization", "ApiKey "+keyCI+", ApiKey "+keyCI), provider.ReasonMalformed, ""},
 		{"control character", p, req("", "x-api-key", keyCI+"\x00"), provider.ReasonMalformed, ""},
 		{"non-ascii", p, req("", "x-api-key", "tg_é"), provider.ReasonMalformed, ""},
+		{"too short to be a key", p, req("", "x-api-key", "password"), provider.ReasonMalformed, ""},
 		{"oversize", p, req("", "x-api-key", strings.Repeat("a", DefaultMaxLength+1)), provider.ReasonOversize, ""},
 		{"oversize beats malformed", p, req("", "x-api-key", strings.Repeat(" ", 5000)), provider.ReasonOversize, ""},
 		{"expired", p, req("", "x-api-key", keyOld), provider.ReasonExpired, ""},
