@@ -95,6 +95,7 @@ func Run(ctx context.Context, wasm []byte, s *Scenario, opts Options) (*Result, 
 		case errors.As(err, &se):
 			res.VMStartOK, res.ConfigureOK = se.VMStartOK, se.ConfigureOK
 			topLevel()
+			res.Metrics = metricsOf(host.Metrics()) // what start-up defined
 		case errors.As(err, &le): // instantiation failed
 			topLevel()
 			res.Logs = append(res.Logs, Log{Level: hostsim.LogCritical.String(), Message: le.Msg})

@@ -11,6 +11,7 @@
 // its own content-type), "reply-empty" (401, no body), "add" (adds a
 // request header), "path" (rewrites :path), "callout" (calls the cluster
 // named by x-cluster, continues on 200 with x-callout-status, else 401),
+// "props" (adds x-src and x-dst, the source and destination addresses),
 // "pause", "trap", "env" (adds x-env from the environment variable named
 // by x-env-name), "now" (adds x-now, the wall clock in ms).
 package main
@@ -155,6 +156,18 @@ func reply(status uint32, body string, kv ...string) {
 	proxySendLocalResponse(status, ptr(d), uint32(len(d)), ptr(b), uint32(len(b)), ptr(h), uint32(len(h)), 0xFFFFFFFF)
 }
 
+//go:wasmimport env proxy_get_property
+func proxyGetProperty(path unsafe.Pointer, size uint32, outPtr, outSize unsafe.Pointer) uint32
+
+func property(path ...string) string {
+	b := []byte(strings.Join(path, "\x00"))
+	var p, n uint32
+	if proxyGetProperty(ptr(b), uint32(len(b)), unsafe.Pointer(&p), unsafe.Pointer(&n)) != 0 {
+		return "?"
+	}
+	return string(take(p, n))
+}
+
 func itoa(n uint32) string { return strconv.FormatUint(uint64(n), 10) }
 
 var (
@@ -239,6 +252,9 @@ func onRequestHeaders(id, n, eos uint32) uint32 {
 		}
 		callStreams[token] = id
 		return 1
+	case "props":
+		addHeader(0, "x-src", property("source", "address"))
+		addHeader(0, "x-dst", property("destination", "address"))
 	case "pause":
 		return 1
 	case "trap":
