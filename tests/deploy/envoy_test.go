@@ -207,9 +207,13 @@ func findGate(b *bootstrapv3.Bootstrap) (*gate, error) {
 			return nil, fmt.Errorf("plugin configuration calls cluster %q, which the bootstrap does not define", c)
 		}
 	}
+	inFile := vm.GetEnvironmentVariables().GetKeyValues()
 	for _, e := range envRefs(g.config) {
 		if !g.envKeys[e] {
 			return nil, fmt.Errorf("plugin configuration reads env %q, which vm_config.environment_variables does not pass", e)
+		}
+		if _, ok := inFile[e]; ok {
+			return nil, fmt.Errorf("secret %q is written in the file (key_values); pass it from Envoy's environment with host_env_keys", e)
 		}
 	}
 	return g, nil
@@ -321,6 +325,13 @@ func TestEnvoyBootstrapMutationsRejected(t *testing.T) {
 		{"policy: secret not passed to the VM", func(tr map[string]any) {
 			set(t, tr, wasmCfg+".vm_config.environment_variables.host_env_keys", []any{})
 		}, "env"},
+		{"policy: secret written in the file", func(tr map[string]any) {
+			set(t, tr, wasmCfg+".vm_config.environment_variables.host_env_keys", []any{"TG_INTROSPECT_AUTH"})
+			set(t, tr, wasmCfg+".vm_config.environment_variables.key_values", map[string]any{"TG_BILLING_SEED": "s3cr3t-in-the-file"})
+		}, "key_values"},
+		{"envoy: same variable in host_env_keys and key_values", func(tr map[string]any) {
+			set(t, tr, wasmCfg+".vm_config.environment_variables.key_values", map[string]any{"TG_BILLING_SEED": "x"})
+		}, "both"},
 		{"policy: configuration not a StringValue", func(tr map[string]any) {
 			set(t, tr, wasmCfg+".configuration", map[string]any{
 				"@type": "type.googleapis.com/google.protobuf.Struct",
