@@ -147,7 +147,8 @@ func decodeIstio(t *testing.T, s istioSet) (*decoded, error) {
 		for _, e := range envs {
 			em, _ := e.(map[string]any)
 			name, _ := em["name"].(string)
-			ref, _ := em["valueFrom"].(map[string]any)["secretKeyRef"].(map[string]any)
+			vf, _ := em["valueFrom"].(map[string]any)
+			ref, _ := vf["secretKeyRef"].(map[string]any)
 			if name == "" || ref == nil {
 				return nil, fmt.Errorf("%s: env %v must come from a secretKeyRef", istioEnvPatch, em["name"])
 			}
@@ -352,6 +353,9 @@ func TestIstioMutationsRejected(t *testing.T) {
 		}, "INLINE"},
 		{"policy: env not passed", istioWasmPlugin, func(d map[string]any) { set(t, d, "spec.vmConfig.env", []any{}) }, "vmConfig.env"},
 		{"unknown top-level field", istioWasmPlugin, func(d map[string]any) { set(t, d, "specc", map[string]any{}) }, "specc"},
+		{"patch: env with a literal value", istioEnvPatch, func(d map[string]any) {
+			set(t, d, "spec.template.spec.containers.0.env.0", map[string]any{"name": "TG_BILLING_SEED", "value": "s3cr3t"})
+		}, "secretKeyRef"},
 		{"patch: env not from the Secret", istioEnvPatch, func(d map[string]any) {
 			set(t, d, "spec.template.spec.containers.0.env.0.valueFrom.secretKeyRef.key", "OTHER")
 		}, "OTHER"},
