@@ -20,8 +20,10 @@ func TestComposeMatchesBootstrap(t *testing.T) {
 		t.Fatal("no services.envoy")
 	}
 	mounts := map[string]bool{}
-	for _, v := range envoySvc["volumes"].([]any) {
-		parts := strings.Split(v.(string), ":")
+	volumes, _ := envoySvc["volumes"].([]any)
+	for _, v := range volumes {
+		vs, _ := v.(string)
+		parts := strings.Split(vs, ":")
 		if len(parts) < 2 {
 			t.Fatalf("volume %q", v)
 		}
@@ -52,8 +54,9 @@ func TestComposeMatchesBootstrap(t *testing.T) {
 			t.Errorf("%s: %s should be required from the caller's environment (${%s:?...}), not written in the file", composeFile, k, k)
 		}
 	}
-	for name, svc := range get(t, c, "services").(map[string]any) {
-		if svc.(map[string]any)["network_mode"] != "host" {
+	services, _ := get(t, c, "services").(map[string]any)
+	for name, svc := range services {
+		if m, _ := svc.(map[string]any); m["network_mode"] != "host" {
 			t.Errorf("%s: service %s must use host networking: envoy.yaml names 127.0.0.1", composeFile, name)
 		}
 	}
