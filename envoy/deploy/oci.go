@@ -180,9 +180,9 @@ func WriteLayout(dir string, img v1.Image, refName string) error {
 	return p.AppendImage(img, layout.WithAnnotations(map[string]string{RefNameAnnotation: refName}))
 }
 
-// WriteLayoutTar archives the OCI layout at dir as a tar file ("oci-archive"
-// in skopeo's words; `docker load` reads it too), with sorted entries and
-// fixed metadata so the archive is reproducible.
+// WriteLayoutTar archives the OCI layout at dir as a tar file (an
+// "oci-archive" in skopeo's words), with sorted entries and fixed metadata
+// so the archive is reproducible.
 func WriteLayoutTar(dir, tarPath string) error {
 	var files []string
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
