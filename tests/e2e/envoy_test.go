@@ -175,16 +175,18 @@ func TestEnvoyServesThroughTheGate(t *testing.T) {
 		t.Fatal(err)
 	}
 	listen, admin := freePort(t), freePort(t)
-	cfg := string(src)
+	var pairs []string
 	for _, r := range []struct {
 		old string
 		new int
 	}{{shippedListener, listen}, {shippedAdmin, admin}, {shippedUpstream, upPort}, {shippedAuth, authPort}} {
-		if strings.Count(cfg, r.old) != 1 {
+		if strings.Count(string(src), r.old) != 1 {
 			t.Fatalf("envoy/envoy.yaml no longer has exactly one %q; update this test", r.old)
 		}
-		cfg = strings.Replace(cfg, r.old, "port_value: "+strconv.Itoa(r.new)+" }", 1)
+		pairs = append(pairs, r.old, "port_value: "+strconv.Itoa(r.new)+" }")
 	}
+	// One pass, so a new port can never be mistaken for an old one.
+	cfg := strings.NewReplacer(pairs...).Replace(string(src))
 	cfgPath := filepath.Join(t.TempDir(), "envoy.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
