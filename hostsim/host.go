@@ -402,19 +402,27 @@ func (h *Host) Logs() []LogEntry {
 type LogEntry struct {
 	Level   LogLevel
 	Message string
-	// Plugin is the plugin name; Worker the worker index (-1 canary, -2
-	// base VM); Context the context id that logged.
-	Plugin  string
-	Worker  int
-	Context uint32
+	// Plugin, RootID and VMID identify the plugin; Worker is the worker
+	// index (-1 canary, -2 base VM); Context the current context id (0
+	// during start-up and inside the allocator); Root whether that context
+	// is a root context.
+	Plugin, RootID, VMID string
+	Worker               int
+	Context              uint32
+	Root                 bool
 }
 
-// String renders the entry as Envoy's log line body.
+// String renders the entry as Envoy logs it: "wasm log <plugin name>
+// <root_id> <vm_id>: <message>", empty parts omitted, and the plugin name
+// omitted for root contexts.
 func (e LogEntry) String() string {
 	var b strings.Builder
 	b.WriteString("wasm log")
-	if e.Plugin != "" {
-		b.WriteString(" " + e.Plugin)
+	for i, part := range []string{e.Plugin, e.RootID, e.VMID} {
+		if part == "" || (i == 0 && e.Root) {
+			continue
+		}
+		b.WriteString(" " + part)
 	}
 	b.WriteString(": ")
 	b.WriteString(e.Message)

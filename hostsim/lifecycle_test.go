@@ -364,13 +364,33 @@ func TestFailurePolicies(t *testing.T) {
 	}
 }
 
+func TestPluginStop(t *testing.T) {
+	ctx := context.Background()
+	h, p := start(t, cfg(), hostsim.PluginConfig{})
+	p.Stop(ctx)
+	if !logged(h.Logs(), "on_done 1") || !logged(h.Logs(), "on_delete 1") {
+		t.Fatalf("root not deleted: %q", messages(h.Logs()))
+	}
+}
+
 func TestPluginStopWaitsForProxyDone(t *testing.T) {
 	ctx := context.Background()
-	h, p := start(t, cfg(), hostsim.PluginConfig{Configuration: []byte("wait-on-done")})
+	h, p := start(t, cfg(), hostsim.PluginConfig{Configuration: []byte("wait-on-done tick=1000")})
 	p.Stop(ctx)
-	msgs := messages(h.Logs())
 	if !logged(h.Logs(), "on_done 1") || logged(h.Logs(), "on_delete 1") {
-		t.Fatalf("root deleted without proxy_done: %q", msgs[len(msgs)-3:])
+		t.Fatalf("root deleted without proxy_done: %q", messages(h.Logs()))
+	}
+	// The root keeps ticking; the guest calls proxy_done from its tick.
+	h.Advance(ctx, time.Second)
+	msgs := strings.Join(messages(h.Logs()), "|")
+	// on_delete is deferred until the tick callback that called proxy_done
+	// has returned (its later log line comes first).
+	if !strings.Contains(msgs, "proxy_done 0|tick 1 ") || !strings.HasSuffix(msgs, "|on_delete 1") {
+		t.Fatalf("want proxy_done OK, the rest of the tick, then on_delete: %q", msgs)
+	}
+	h.Advance(ctx, 5*time.Second)
+	if n := strings.Count(strings.Join(messages(h.Logs()), "|"), "tick 1"); n != 1 {
+		t.Fatalf("%d ticks after the VM closed, want 1 before it", n)
 	}
 }
 

@@ -163,13 +163,18 @@ func (p *Plugin) Workers() []*VM { return append([]*VM(nil), p.workers...) }
 func (p *Plugin) Config() PluginConfig { return p.cfg }
 
 // Stop shuts the plugin down as on a config removal: on every live worker
-// proxy_on_done(root); if it returns true, proxy_on_delete(root);
-// otherwise the root waits for the guest's proxy_done. Then the VMs close.
+// proxy_on_done(root); if it returns true, proxy_on_delete(root) and the VM
+// closes. If it returns false, the root keeps running (ticks, callouts,
+// queues) until the guest calls proxy_done; then proxy_on_delete runs after
+// that callback and the VM closes.
 func (p *Plugin) Stop(ctx context.Context) {
 	for _, v := range p.workers {
 		v.mu.Lock()
+		v.stopping = true
 		v.stopRoot(ctx)
-		v.closeLocked(ctx)
+		if v.root == nil || v.root.deleted || v.failed {
+			v.closeLocked(ctx)
+		}
 		v.mu.Unlock()
 	}
 }

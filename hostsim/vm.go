@@ -54,6 +54,7 @@ type VM struct {
 	noteMu        sync.Mutex // queueNotes may be posted from another VM's callback
 	queueNotes    []queueNote
 	pendingDelete bool // proxy_done called: on_delete after the callback
+	stopping      bool // Plugin.Stop ran; close once the root is deleted
 
 	metricIDs map[uint32]*metric
 	metricSeq [3]uint32
@@ -247,6 +248,9 @@ func (v *VM) callback(ctx context.Context, name string, ctxID uint32, args ...ui
 	if v.pendingDelete && v.root != nil {
 		v.pendingDelete = false
 		v.deleteRoot(ctx)
+		if v.stopping {
+			v.closeLocked(ctx)
+		}
 	}
 	return r, ok
 }
@@ -334,7 +338,11 @@ func (v *VM) log(level LogLevel, msg string) {
 	if level < v.host.cfg.logLevel {
 		return
 	}
-	e := LogEntry{Level: level, Message: msg, Plugin: v.plugin.cfg.Name, Worker: v.index, Context: v.cur}
+	pc := v.plugin.cfg
+	e := LogEntry{Level: level, Message: msg, Plugin: pc.Name, RootID: pc.RootID, VMID: pc.VMID, Worker: v.index, Context: v.cur}
+	if c, ok := v.contexts[v.cur]; ok && c.root == nil {
+		e.Root = true
+	}
 	if v.capture != nil {
 		*v.capture = append(*v.capture, e)
 	}

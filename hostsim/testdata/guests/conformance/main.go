@@ -241,6 +241,9 @@ func onTick(root uint32) {
 	var now uint64
 	proxyGetTime(unsafe.Pointer(&now))
 	proxyIncrementMetric(ticksID, 1)
+	if stopping {
+		logf("proxy_done " + itoa(proxyDone()))
+	}
 	logf("tick " + itoa(root) + " " + strconv.FormatUint(now/1e6, 10))
 }
 
@@ -406,6 +409,7 @@ func onLog(id uint32) {
 func onDone(id uint32) uint32 {
 	logf("on_done " + itoa(id))
 	if waitOnDone && id == 1 {
+		stopping = true
 		return 0
 	}
 	return 1
@@ -480,3 +484,5 @@ func battery() {
 	out("get_log_level", proxyGetLogLevel(unsafe.Pointer(&level)))
 	out("log_level_value", level)
 }
+
+var stopping bool
