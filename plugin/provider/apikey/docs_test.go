@@ -18,6 +18,7 @@ import (
 	"github.com/tokengate/tokengate/plugin/config"
 	"github.com/tokengate/tokengate/plugin/provider"
 	"github.com/tokengate/tokengate/plugin/provider/conf"
+	"sigs.k8s.io/yaml"
 )
 
 const (
@@ -479,4 +480,62 @@ func TestReadmeCurlKeyWorks(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestShippedConfigsMatchSchema: the plugin configurations shipped with
+// the project (the Envoy bootstrap's StringValue and the Istio
+// WasmPlugin's pluginConfig) validate against schema.json, so an editor
+// using the schema never flags a configuration the project itself ships.
+func TestShippedConfigsMatchSchema(t *testing.T) {
+	var docs, names []string
+	for _, f := range []string{"../../../envoy/envoy.yaml", "../../../envoy/istio/wasmplugin.yaml"} {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Logf("%s: %v (skipped)", f, err)
+			continue
+		}
+		for i, part := range strings.Split(string(raw), "\n---") {
+			var v any
+			if err := yaml.Unmarshal([]byte(part), &v); err != nil {
+				t.Fatalf("%s document %d: %v", f, i, err)
+			}
+			for _, doc := range pluginConfigs(v) {
+				docs = append(docs, doc)
+				names = append(names, filepath.Base(f))
+			}
+		}
+	}
+	if len(docs) == 0 {
+		t.Skip("no shipped plugin configuration found")
+	}
+	t.Logf("checking %d shipped configurations (%v)", len(docs), names)
+	for i, msg := range schemaVerdicts(t, docs) {
+		if msg != "" {
+			t.Errorf("%s: plugin configuration refused by schema.json: %s", names[i], msg)
+		}
+	}
+}
+
+// pluginConfigs finds plugin configurations in a decoded YAML tree: JSON
+// text in a "value" string that has "rules", or a "pluginConfig" object.
+func pluginConfigs(v any) []string {
+	var out []string
+	switch x := v.(type) {
+	case map[string]any:
+		if s, ok := x["value"].(string); ok && strings.Contains(s, `"rules"`) {
+			out = append(out, s)
+		}
+		if pc, ok := x["pluginConfig"].(map[string]any); ok {
+			b, _ := json.Marshal(pc)
+			out = append(out, string(b))
+		}
+		for _, c := range x {
+			out = append(out, pluginConfigs(c)...)
+		}
+	case []any:
+		for _, c := range x {
+			out = append(out, pluginConfigs(c)...)
+		}
+	}
+	return out
 }
