@@ -1,9 +1,10 @@
 package iprule
 
 import (
+	"cmp"
 	"encoding/binary"
 	"net/netip"
-	"sort"
+	"slices"
 )
 
 // rangeSet is a list of prefixes turned, once at start, into sorted,
@@ -66,8 +67,14 @@ func newRangeSet(prefixes []netip.Prefix) rangeSet {
 		}
 		s.v6 = append(s.v6, range6{lo, hi})
 	}
-	sort.Slice(s.v4, func(i, j int) bool { return s.v4[i].lo < s.v4[j].lo })
-	sort.Slice(s.v6, func(i, j int) bool { return s.v6[i].lo.less(s.v6[j].lo) })
+	// slices.SortFunc, not sort.Slice: no reflection in the wasm build.
+	slices.SortFunc(s.v4, func(a, b range4) int { return cmp.Compare(a.lo, b.lo) })
+	slices.SortFunc(s.v6, func(a, b range6) int {
+		if c := cmp.Compare(a.lo.hi, b.lo.hi); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.lo.lo, b.lo.lo)
+	})
 	s.v4 = merge4(s.v4)
 	s.v6 = merge6(s.v6)
 	return s
