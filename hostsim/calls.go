@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"sort"
 	"strconv"
-	"time"
 )
 
 // callResponse is what the plugin may read during on_http_call_response.
@@ -238,5 +237,3 @@ func (v *VM) PendingCallouts() []*Callout {
 	}
 	return out
 }
-
-var _ = time.Second

@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"time"
-
-	"github.com/tokengate/tokengate/hostsim/internal/abi"
 )
 
 // Request is one downstream HTTP request.
@@ -576,5 +574,3 @@ func lowerPairs(in [][2]string) [][2]string {
 	}
 	return out
 }
-
-var _ = abi.OK

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -451,8 +450,6 @@ func (v *VM) alloc(ctx context.Context, size uint32) (uint32, abi.Status) {
 	}
 	return uint32(res[0]), abi.OK
 }
-
-func nowUnix(v *VM) time.Time { return time.Unix(0, v.host.nowNanos()) }
 
 // postQueueNote posts on_queue_ready to this VM's event loop.
 func (v *VM) postQueueNote(n queueNote) {
