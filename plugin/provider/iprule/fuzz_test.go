@@ -1,8 +1,12 @@
 package iprule
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
+
+	"github.com/tokengate/tokengate/plugin/provider"
+	"github.com/tokengate/tokengate/plugin/provider/conf"
 )
 
 // FuzzClientAddress checks that any header text gives either an error and
@@ -54,6 +58,34 @@ func FuzzParsePrefix(f *testing.F) {
 		back, msg := ParsePrefix(pf.String())
 		if msg != "" || back != pf {
 			t.Fatalf("round trip %q -> %v -> (%v, %q)", s, pf, back, msg)
+		}
+	})
+}
+
+// FuzzFromConfig: any document gives a provider and no errors, or errors
+// and nil; an accepted rule never panics on Verify and, when the document
+// denies everything, refuses every address.
+func FuzzFromConfig(f *testing.F) {
+	f.Add(`{"allow":["10.0.0.0/8","2001:db8::/32"],"deny":["10.6.6.0/24"]}`, "10.6.6.6")
+	f.Add(`{"deny":["0.0.0.0/0","::/0"]}`, "::1")
+	f.Add(`{"allow":["::ffff:198.51.100.0/120"],"subject":"x"}`, "198.51.100.9")
+	f.Add(`{"allow":[]}`, "1.2.3.4")
+	f.Fuzz(func(t *testing.T, doc, addr string) {
+		o, errs := conf.Root([]byte(doc), nil)
+		p := FromConfig("f", o, provider.Deps{})
+		if (p == nil) != (errs.Err() != nil) {
+			t.Fatalf("provider %v with errors %v", p, errs.Err())
+		}
+		if p == nil {
+			return
+		}
+		a, err := netip.ParseAddr(addr)
+		if err != nil {
+			return
+		}
+		_, verr := p.Verify(&provider.Request{Source: a})
+		if strings.Contains(doc, `"deny":["0.0.0.0/0","::/0"]`) && verr == nil {
+			t.Fatalf("%v admitted by a deny-everything rule", a)
 		}
 	})
 }
