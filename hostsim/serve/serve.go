@@ -364,10 +364,7 @@ func upstreamError(w http.ResponseWriter, _ *http.Request, err error) {
 
 func parseBase(s string) (*url.URL, error) {
 	u, err := url.Parse(s)
-	if err != nil {
-		return nil, err
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("%q is not an http(s) URL with a host", s)
 	}
 	return u, nil

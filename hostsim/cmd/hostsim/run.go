@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/tokengate/tokengate/hostsim"
+	"github.com/tokengate/tokengate/hostsim/scenario"
+)
+
+const runUsage = `Usage: hostsim run --wasm FILE --scenario FILE [--profile NAME] [--workers N]
+
+Replays a scenario (shared/docs/scenario.md) on the module and prints the
+result JSON on stdout, in a fixed layout: the same run gives the same bytes.
+A plugin that refuses its configuration, or a module that does not load
+under the profile, is a result (configure_ok false), not an error.
+
+--workers N starts N worker VMs after the canary, as Envoy does; every
+request still goes to worker 0 (scenario.md: one VM, in order).
+
+Examples:
+  hostsim run --wasm build/tokengate.wasm --scenario tests/parity/testdata/core.json
+  hostsim run --wasm plugin.wasm --scenario s.json --profile envoy-current --workers 2 > out.json
+
+Flags:
+`
+
+// runCmd is `hostsim run`.
+func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("hostsim run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	wasmPath := fs.String("wasm", "", "the proxy-wasm module (`FILE`)")
+	scenPath := fs.String("scenario", "", "the scenario JSON (`FILE`, - for stdin)")
+	profile := fs.String("profile", "", "Envoy profile `NAME`: envoy-1.32, envoy-1.33 (default), envoy-current, full-wasi")
+	workers := fs.Int("workers", 1, "number of worker VMs (`N`)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), runUsage)
+		fs.PrintDefaults()
+	}
+	if code, done := parse(fs, args); done {
+		return code
+	}
+	if *wasmPath == "" || *scenPath == "" {
+		return usageError(fs, "--wasm and --scenario are required")
+	}
+	if err := checkProfile(*profile); err != nil {
+		return usageError(fs, err.Error())
+	}
+	if *workers < 1 {
+		return usageError(fs, "--workers must be at least 1")
+	}
+	wasm, err := os.ReadFile(*wasmPath)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	var in io.Reader = os.Stdin
+	if *scenPath != "-" {
+		f, err := os.Open(*scenPath)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		defer f.Close()
+		in = f
+	}
+	s, err := scenario.Decode(in)
+	if err != nil {
+		return fail(stderr, fmt.Errorf("%s: %w", *scenPath, err))
+	}
+	res, err := scenario.Run(ctx, wasm, s, scenario.Options{Profile: hostsim.Profile(*profile), Workers: *workers})
+	if err != nil {
+		return fail(stderr, err)
+	}
+	if err := res.Encode(stdout); err != nil {
+		return fail(stderr, err)
+	}
+	return 0
+}
+
+// parse parses flags; done is true when the command must stop (help or a
+// flag error) with the returned code.
+func parse(fs *flag.FlagSet, args []string) (code int, done bool) {
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0, true
+	case err != nil:
+		return 2, true // flag has printed the error and the usage
+	case fs.NArg() > 0:
+		return usageError(fs, "unexpected arguments: "+strings.Join(fs.Args(), " ")), true
+	}
+	return 0, false
+}
+
+func usageError(fs *flag.FlagSet, msg string) int {
+	fmt.Fprintf(fs.Output(), "%s: %s\n", fs.Name(), msg)
+	fs.Usage()
+	return 2
+}
+
+func fail(stderr io.Writer, err error) int {
+	fmt.Fprintf(stderr, "hostsim: %v\n", err)
+	return 1
+}
+
+func checkProfile(p string) error {
+	if p == "" {
+		return nil
+	}
+	var names []string
+	for _, known := range hostsim.Profiles() {
+		if hostsim.Profile(p) == known {
+			return nil
+		}
+		names = append(names, string(known))
+	}
+	return fmt.Errorf("unknown profile %q (known: %s)", p, strings.Join(names, ", "))
+}
