@@ -58,7 +58,12 @@ func (e *env) advance(d time.Duration) {
 
 // send runs r on worker w and scans the result for leaks.
 func (e *env) send(w int, r hostsim.Request) *hostsim.Result {
-	e.t.Helper()
+	return e.sendT(e.t, w, r)
+}
+
+// sendT is send reporting to t (a subtest).
+func (e *env) sendT(t *testing.T, w int, r hostsim.Request) *hostsim.Result {
+	t.Helper()
 	if r.Authority == "" {
 		r.Authority = fixture.Authority
 	}
@@ -66,7 +71,7 @@ func (e *env) send(w int, r hostsim.Request) *hostsim.Result {
 		r.SourceAddress = fixture.ClientIP + ":40000"
 	}
 	res := e.plug.Worker(w).HTTP(context.Background(), r)
-	e.fx.Scan.Check(e.t, r.Method+" "+r.Path, res)
+	e.fx.Scan.Check(t, r.Method+" "+r.Path, res)
 	return res
 }
 
