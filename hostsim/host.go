@@ -61,6 +61,7 @@ type Host struct {
 	nextQueue uint32
 	metrics   map[string]*metric
 	vms       []*VM // live VMs, for ticks and async delivery
+	plugins   []*Plugin
 	instSeq   int
 }
 

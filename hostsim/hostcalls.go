@@ -232,11 +232,12 @@ func hcGetStatus(ctx context.Context, v *VM, m api.Module, s []uint64) {
 }
 
 func hcDone(_ context.Context, v *VM, _ api.Module, s []uint64) {
-	if v.root == nil || !v.root.waitingDone {
+	c := v.effective()
+	if c == nil || !c.rootCtx().waitingDone {
 		set(s, abi.NotFound)
 		return
 	}
-	v.pendingDelete = true
+	v.pendingDelete = c.rootCtx()
 	set(s, abi.OK)
 }
 
@@ -253,7 +254,7 @@ func hcSetEffective(_ context.Context, v *VM, _ api.Module, s []uint64) {
 func hcGetConfiguration(ctx context.Context, v *VM, m api.Module, s []uint64) {
 	data := v.plugin.cfg.VMConfiguration
 	if v.inConfigure {
-		data = v.plugin.cfg.Configuration
+		data = v.curPlugin().cfg.Configuration
 	}
 	set(s, v.writeOut(ctx, m, a32(s, 0), a32(s, 1), data))
 }

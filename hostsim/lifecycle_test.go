@@ -483,3 +483,44 @@ func TestGuestBattery(t *testing.T) {
 		t.Errorf("battery reported %d results, want %d: %v", len(got), len(want), got)
 	}
 }
+
+// TestPluginsShareAVM: a second plugin with the same VM key joins the
+// workers' VMs, as in Envoy: its root is id 2 with its own vm_start and
+// configure, its streams take the next ids, and stopping it leaves the
+// first plugin running.
+func TestPluginsShareAVM(t *testing.T) {
+	ctx := context.Background()
+	h, p1 := start(t, cfg(), hostsim.PluginConfig{Name: "one", Configuration: []byte("c1"), Workers: 2})
+	p2, err := h.StartPlugin(ctx, hostsim.PluginConfig{Name: "two", Configuration: []byte("c2"), Workers: 2, ShareVMs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for w := 0; w < 2; w++ {
+		if p1.Worker(w) != p2.Worker(w) || p1.RootContextID(w) != 1 || p2.RootContextID(w) != 2 {
+			t.Fatalf("worker %d: shared=%v roots %d/%d", w, p1.Worker(w) == p2.Worker(w), p1.RootContextID(w), p2.RootContextID(w))
+		}
+	}
+	var seq []string
+	for _, l := range h.Logs() {
+		if l.Worker == 0 && l.Plugin == "two" {
+			seq = append(seq, l.Message)
+		}
+	}
+	if strings.Join(seq, "|") != "context_create 2 0|vm_start 2 0 |configure 2 2 st=0 c2" {
+		t.Fatalf("second root on worker 0: %q", seq)
+	}
+	res := p2.HTTP(ctx, 0, hostsim.Request{Headers: [][2]string{{"x-op", "props"}}})
+	if res.ContextID != 3 || !logged(res.Logs, "context_create 3 2") {
+		t.Fatalf("stream ctx %d logs %q", res.ContextID, messages(res.Logs))
+	}
+	if v, _ := header(res.Headers, "x-prop-plugin_name"); v != "two|0" {
+		t.Fatalf("plugin_name seen by plugin two: %q", v)
+	}
+	p2.Stop(ctx)
+	if !logged(h.Logs(), "on_delete 2") {
+		t.Fatal("root 2 not deleted")
+	}
+	if res := p1.Worker(0).HTTP(ctx, hostsim.Request{}); res.Outcome != hostsim.OutcomeForwarded || res.ContextID != 4 {
+		t.Fatalf("first plugin after the second stopped: %s ctx=%d", res.Outcome, res.ContextID)
+	}
+}

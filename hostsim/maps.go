@@ -290,7 +290,7 @@ func (v *VM) buffer(t uint32) (b *[]byte, found, writable bool) {
 		if !v.inConfigure {
 			return nil, false, false
 		}
-		c := v.plugin.cfg.Configuration
+		c := v.curPlugin().cfg.Configuration
 		return &c, true, false
 	}
 	return nil, false, false // network buffers: no network filter here

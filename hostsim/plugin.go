@@ -30,6 +30,15 @@ type PluginConfig struct {
 	// Upstream is the answer the main request's upstream gives when a
 	// request is forwarded (default 200, no headers, empty body).
 	Upstream *CannedResponse
+	// ShareVMs joins the worker VMs of an already started plugin with the
+	// same VM key (VMID, VMConfiguration, Env, Workers), as Envoy shares a
+	// VM between plugins: this plugin gets its own root context there (the
+	// next id, typically 2) with its own context_create → vm_start →
+	// configure, and guest globals are shared. Envoy does this
+	// automatically; hostsim only when asked, so that tests starting
+	// several plugins on one Host keep them apart unless they mean not to.
+	// With no such plugin, StartPlugin starts fresh VMs as usual.
+	ShareVMs bool
 	// UpstreamHandler, when set, serves every forwarded request (see
 	// Request.UpstreamHandler); e.g. an httputil.ReverseProxy for a real
 	// upstream.
@@ -68,7 +77,26 @@ type Plugin struct {
 	host    *Host
 	cfg     PluginConfig
 	workers []*VM
+	roots   []*vmContext // this plugin's root context on each worker
 	env     []string
+	stopped bool // guarded by host.mu
+}
+
+// rootOn returns this plugin's root context on worker VM v.
+func (p *Plugin) rootOn(v *VM) *vmContext { return p.roots[v.index] }
+
+// sameVMKey reports whether a plugin with config pc would share VMs with p.
+func (p *Plugin) sameVMKey(pc PluginConfig) bool {
+	if p.cfg.VMID != pc.VMID || string(p.cfg.VMConfiguration) != string(pc.VMConfiguration) ||
+		p.cfg.Workers != pc.Workers || len(p.cfg.Env) != len(pc.Env) {
+		return false
+	}
+	for k, v := range pc.Env {
+		if w, ok := p.cfg.Env[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
 }
 
 // StartPlugin starts a plugin the way Envoy does: a base VM (start-up
@@ -93,6 +121,11 @@ func (h *Host) StartPlugin(ctx context.Context, pc PluginConfig) (*Plugin, error
 	for _, k := range keys {
 		p.env = append(p.env, k+"="+pc.Env[k])
 	}
+	if pc.ShareVMs {
+		if owner := h.findSharable(pc); owner != nil {
+			return h.joinPlugin(ctx, p, owner)
+		}
+	}
 	base, err := p.newVM(ctx, -2, false)
 	if err != nil {
 		return nil, err
@@ -114,7 +147,53 @@ func (h *Host) StartPlugin(ctx context.Context, pc PluginConfig) (*Plugin, error
 			return nil, err
 		}
 		p.workers = append(p.workers, v)
+		p.roots = append(p.roots, v.root)
 	}
+	h.mu.Lock()
+	h.plugins = append(h.plugins, p)
+	h.mu.Unlock()
+	return p, nil
+}
+
+func (h *Host) findSharable(pc PluginConfig) *Plugin {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, q := range h.plugins {
+		if q.sameVMKey(pc) && !q.stopped {
+			return q
+		}
+	}
+	return nil
+}
+
+// joinPlugin starts p on owner's worker VMs, after a canary of its own.
+func (h *Host) joinPlugin(ctx context.Context, p, owner *Plugin) (*Plugin, error) {
+	if !p.cfg.NoCanary {
+		canary, err := p.newVM(ctx, -1, true)
+		if err != nil {
+			return nil, err
+		}
+		canary.close(ctx)
+	}
+	for i, v := range owner.workers {
+		v.mu.Lock()
+		v.capture = &[]LogEntry{}
+		root, vmOK, cfgOK := v.startRoot(ctx, p)
+		logs := *v.capture
+		v.capture = nil
+		if v.failed || !vmOK || !cfgOK {
+			se := &StartError{VMStartOK: vmOK, ConfigureOK: cfgOK, Trap: v.trap, Logs: logs, Worker: i}
+			v.mu.Unlock()
+			return nil, se
+		}
+		v.sharers = append(v.sharers, p)
+		v.mu.Unlock()
+		p.workers = append(p.workers, v)
+		p.roots = append(p.roots, root)
+	}
+	h.mu.Lock()
+	h.plugins = append(h.plugins, p)
+	h.mu.Unlock()
 	return p, nil
 }
 
@@ -141,7 +220,7 @@ func (p *Plugin) newVM(ctx context.Context, index int, root bool) (*VM, error) {
 	if !root {
 		return v, nil
 	}
-	vmOK, cfgOK := v.startRoot(ctx)
+	_, vmOK, cfgOK := v.startRoot(ctx, p)
 	if v.failed {
 		return fail(&StartError{VMStartOK: vmOK, ConfigureOK: cfgOK, Trap: v.trap})
 	}
@@ -168,15 +247,42 @@ func (p *Plugin) Config() PluginConfig { return p.cfg }
 // queues) until the guest calls proxy_done; then proxy_on_delete runs after
 // that callback and the VM closes.
 func (p *Plugin) Stop(ctx context.Context) {
-	for _, v := range p.workers {
+	p.host.mu.Lock()
+	p.stopped = true
+	p.host.mu.Unlock()
+	for i, v := range p.workers {
 		v.mu.Lock()
 		v.stopping = true
-		v.stopRoot(ctx)
-		if v.root == nil || v.root.deleted || v.failed {
+		v.stopRoot(ctx, p.roots[i])
+		if !v.liveRoots() || v.failed {
 			v.closeLocked(ctx)
 		}
 		v.mu.Unlock()
 	}
+}
+
+// HTTP sends req through this plugin's filter on worker i (VM.HTTP uses
+// the VM's first plugin; this is the way to reach a plugin that joined
+// shared VMs).
+func (p *Plugin) HTTP(ctx context.Context, worker int, req Request) *Result {
+	return p.workers[worker].http(ctx, p, req)
+}
+
+// NewStream prepares a step-by-step stream through this plugin's filter
+// on worker i.
+func (p *Plugin) NewStream(worker int, req Request) *Stream {
+	v := p.workers[worker]
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.newStream(p.roots[worker], req)
+}
+
+// RootContextID returns this plugin's root context id on worker i.
+func (p *Plugin) RootContextID(worker int) uint32 {
+	v := p.workers[worker]
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return p.roots[worker].id
 }
 
 // SharedData reads the plugin's shared-data partition (its VMID).

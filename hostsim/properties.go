@@ -93,7 +93,7 @@ func (v *VM) property(segs []string) ([]byte, abi.Status) {
 		return nil, abi.NotFound
 	}
 	joined := strings.Join(segs, ".")
-	pc := v.plugin.cfg
+	pc := v.curPlugin().cfg
 	switch joined {
 	case "plugin_name":
 		return []byte(pc.Name), abi.OK

@@ -117,9 +117,10 @@ type localReply struct {
 // Stream is one HTTP stream through one worker VM. HTTP drives it from
 // start to end; the methods exist for tests that need finer control.
 type Stream struct {
-	vm  *VM
-	c   *vmContext
-	req Request
+	vm   *VM
+	root *vmContext // the plugin root this stream belongs to
+	c    *vmContext
+	req  Request
 
 	reqHeaders, reqTrailers, respHeaders, respTrailers [][2]string
 	reqBody, respBody                                  []byte
@@ -150,7 +151,11 @@ type Stream struct {
 // NewStream prepares a stream for req on this VM. Its context is created
 // when the request headers are delivered.
 func (v *VM) NewStream(req Request) *Stream {
-	return &Stream{vm: v, req: req, filterState: map[string][]byte{}, start: v.host.nowNanos()}
+	return v.newStream(v.root, req)
+}
+
+func (v *VM) newStream(root *vmContext, req Request) *Stream {
+	return &Stream{vm: v, root: root, req: req, filterState: map[string][]byte{}, start: v.host.nowNanos()}
 }
 
 func (s *Stream) ensureContext(ctx context.Context) {
@@ -158,9 +163,9 @@ func (s *Stream) ensureContext(ctx context.Context) {
 		return
 	}
 	v := s.vm
-	s.c = v.newContext(v.root)
+	s.c = v.newContext(s.root)
 	s.c.stream = s
-	v.callback(ctx, "proxy_on_context_create", s.c.id, uint64(s.c.id), uint64(v.root.id))
+	v.callback(ctx, "proxy_on_context_create", s.c.id, uint64(s.c.id), uint64(s.root.id))
 }
 
 // requestHeaderList builds the header map a request carries into the
@@ -189,6 +194,11 @@ func requestHeaderList(r Request) [][2]string {
 // upstream answer and the response callbacks; then on_log, on_done,
 // on_delete.
 func (v *VM) HTTP(ctx context.Context, req Request) *Result {
+	return v.http(ctx, v.plugin, req)
+}
+
+// http runs req through plugin p's filter on this VM.
+func (v *VM) http(ctx context.Context, p *Plugin, req Request) *Result {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	res := &Result{GRPCStatus: -1}
@@ -199,14 +209,14 @@ func (v *VM) HTTP(ctx context.Context, req Request) *Result {
 		return res
 	}
 	if v.failed {
-		if v.plugin.cfg.FailurePolicy == FailReload && v.host.nowNanos()-v.failedAt >= int64(time.Second) {
+		if p.cfg.FailurePolicy == FailReload && v.host.nowNanos()-v.failedAt >= int64(time.Second) {
 			v.reloadLocked(ctx)
 		}
 	}
 	if v.failed {
 		res.Trap = v.trap
-		if v.plugin.cfg.FailurePolicy == FailOpen {
-			s := v.NewStream(req)
+		if p.cfg.FailurePolicy == FailOpen {
+			s := v.newStream(p.rootOn(v), req)
 			s.reqHeaders = requestHeaderList(req)
 			s.fwdBody = req.Body
 			s.reqTrailers = req.Trailers
@@ -218,7 +228,7 @@ func (v *VM) HTTP(ctx context.Context, req Request) *Result {
 		res.Response = &Response{Status: 503, Headers: res.Headers}
 		return res
 	}
-	s := v.NewStream(req)
+	s := v.newStream(p.rootOn(v), req)
 	s.run(ctx, res)
 	v.runDue(ctx, v.host.nowNanos())
 	return res
@@ -226,7 +236,6 @@ func (v *VM) HTTP(ctx context.Context, req Request) *Result {
 
 // run drives the whole stream.
 func (s *Stream) run(ctx context.Context, res *Result) {
-	v := s.vm
 	defer func() {
 		res.Callouts = s.callouts
 		if s.c != nil {
@@ -273,7 +282,7 @@ func (s *Stream) run(ctx context.Context, res *Result) {
 	}
 	// The request reached the upstream.
 	s.forwardResult(res)
-	up := v.plugin.cfg.Upstream
+	up := s.root.plugin.cfg.Upstream
 	if s.req.Upstream != nil {
 		up = s.req.Upstream
 	}
@@ -305,7 +314,7 @@ func (s *Stream) upstreamHandler() http.Handler {
 	if s.req.UpstreamHandler != nil {
 		return s.req.UpstreamHandler
 	}
-	return s.vm.plugin.cfg.UpstreamHandler
+	return s.root.plugin.cfg.UpstreamHandler
 }
 
 // forwardResult records the request as the upstream sees it.
@@ -463,7 +472,7 @@ func (s *Stream) stopped(ctx context.Context, res *Result) bool {
 	case s.trapped || v.failed:
 		s.trapped = true
 		res.Trap = v.trap
-		if v.plugin.cfg.FailurePolicy == FailOpen {
+		if s.root.plugin.cfg.FailurePolicy == FailOpen {
 			// Legacy fail_open: the stream continues without the filter.
 			s.forwardResult(res)
 			res.Trap = v.trap
@@ -555,6 +564,12 @@ func (v *VM) reloadLocked(ctx context.Context) {
 	v.metricIDs, v.metricSeq = nv.metricIDs, nv.metricSeq
 	v.stats.Initialize += nv.stats.Initialize
 	nv.mu.Unlock()
+	v.plugin.roots[v.index] = v.root
+	// Plugins that shared the failed VM get their roots back too.
+	for _, p2 := range v.sharers {
+		root, _, _ := v.startRoot(ctx, p2)
+		p2.roots[v.index] = root
+	}
 }
 
 func b2u(b bool) uint64 {

@@ -52,8 +52,9 @@ type VM struct {
 	calls         []*pendingCall
 	noteMu        sync.Mutex // queueNotes may be posted from another VM's callback
 	queueNotes    []queueNote
-	pendingDelete bool // proxy_done called: on_delete after the callback
-	stopping      bool // Plugin.Stop ran; close once the root is deleted
+	pendingDelete *vmContext // proxy_done called: on_delete after the callback
+	stopping      bool       // Plugin.Stop ran; close once no root is left
+	sharers       []*Plugin  // plugins that joined this VM after the first
 
 	metricIDs map[uint32]*metric
 	metricSeq [3]uint32
@@ -72,6 +73,7 @@ type VMStats struct {
 // vmContext is a root or stream context inside one VM.
 type vmContext struct {
 	id     uint32
+	plugin *Plugin    // the plugin whose root this context is or belongs to
 	root   *vmContext // nil for a root context
 	stream *Stream    // nil for a root context
 	// root-only state
@@ -159,11 +161,20 @@ func (v *VM) startup(ctx context.Context) bool {
 	return true
 }
 
-// startRoot creates the root context and runs vm_start and configure.
-func (v *VM) startRoot(ctx context.Context) (vmOK, cfgOK bool) {
-	root := v.newContext(nil)
-	v.root = root
-	pc := v.plugin.cfg
+// startRoot creates plugin p's root context in this VM and runs
+// context_create, vm_start and configure on it.
+func (v *VM) startRoot(ctx context.Context, p *Plugin) (root *vmContext, vmOK, cfgOK bool) {
+	root = v.newContext(nil)
+	root.plugin = p
+	if v.root == nil {
+		v.root = root
+	}
+	vmOK, cfgOK = v.runRootSequence(ctx, root)
+	return root, vmOK, cfgOK
+}
+
+func (v *VM) runRootSequence(ctx context.Context, root *vmContext) (vmOK, cfgOK bool) {
+	pc := root.plugin.cfg
 	v.inConfigure = true
 	v.callback(ctx, "proxy_on_context_create", root.id, uint64(root.id), 0)
 	v.inConfigure = false
@@ -183,31 +194,45 @@ func (v *VM) startRoot(ctx context.Context) (vmOK, cfgOK bool) {
 	return true, true
 }
 
-// stopRoot runs proxy_on_done (and proxy_on_delete when it returns true).
-func (v *VM) stopRoot(ctx context.Context) {
-	if v.failed || v.closed || v.root == nil || v.root.deleted {
+// stopRoot runs proxy_on_done on root (and proxy_on_delete when it
+// returns true).
+func (v *VM) stopRoot(ctx context.Context, root *vmContext) {
+	if v.failed || v.closed || root == nil || root.deleted {
 		return
 	}
-	r, ok := v.callback(ctx, "proxy_on_done", v.root.id, uint64(v.root.id))
+	r, ok := v.callback(ctx, "proxy_on_done", root.id, uint64(root.id))
 	if !ok || uint32(r) != 0 {
-		v.deleteRoot(ctx)
+		v.deleteRoot(ctx, root)
 		return
 	}
-	v.root.waitingDone = true
+	root.waitingDone = true
 }
 
-func (v *VM) deleteRoot(ctx context.Context) {
-	if v.root.deleted {
+func (v *VM) deleteRoot(ctx context.Context, root *vmContext) {
+	if root.deleted {
 		return
 	}
-	v.root.deleted = true
-	v.root.waitingDone = false
-	v.callback(ctx, "proxy_on_delete", v.root.id, uint64(v.root.id))
+	root.deleted = true
+	root.waitingDone = false
+	v.callback(ctx, "proxy_on_delete", root.id, uint64(root.id))
+}
+
+// liveRoots reports whether any root context is not yet deleted.
+func (v *VM) liveRoots() bool {
+	for _, c := range v.contexts {
+		if c.root == nil && !c.deleted {
+			return true
+		}
+	}
+	return false
 }
 
 func (v *VM) newContext(root *vmContext) *vmContext {
 	v.nextID++
 	c := &vmContext{id: v.nextID, root: root}
+	if root != nil {
+		c.plugin = root.plugin
+	}
 	v.contexts[c.id] = c
 	return c
 }
@@ -244,10 +269,10 @@ func (v *VM) callback(ctx context.Context, name string, ctxID uint32, args ...ui
 	v.cur, v.eff, v.effSet = ctxID, 0, false
 	r, ok := v.callRaw(ctx, name, phaseNone, args...)
 	v.cur, v.eff, v.effSet = prevCur, prevEff, prevSet
-	if v.pendingDelete && v.root != nil {
-		v.pendingDelete = false
-		v.deleteRoot(ctx)
-		if v.stopping {
+	if r := v.pendingDelete; r != nil {
+		v.pendingDelete = nil
+		v.deleteRoot(ctx, r)
+		if v.stopping && !v.liveRoots() {
 			v.closeLocked(ctx)
 		}
 	}
@@ -337,7 +362,7 @@ func (v *VM) log(level LogLevel, msg string) {
 	if level < v.host.cfg.logLevel {
 		return
 	}
-	pc := v.plugin.cfg
+	pc := v.curPlugin().cfg
 	e := LogEntry{Level: level, Message: msg, Plugin: pc.Name, RootID: pc.RootID, VMID: pc.VMID, Worker: v.index, Context: v.cur}
 	if c, ok := v.contexts[v.cur]; ok && c.root == nil {
 		e.Root = true
@@ -375,6 +400,15 @@ func (v *VM) Random(p []byte) { _, _ = io.ReadFull(v.host.random, p) }
 
 // ErrorHook is Envoy's context error hook: a trace log.
 func (v *VM) ErrorHook(msg string) { v.log(LogTrace, msg) }
+
+// curPlugin is the plugin of the effective context (the VM's first plugin
+// outside any context, e.g. during start-up).
+func (v *VM) curPlugin() *Plugin {
+	if c := v.effective(); c != nil && c.plugin != nil {
+		return c.plugin
+	}
+	return v.plugin
+}
 
 // effective returns the context hostcalls act on.
 func (v *VM) effective() *vmContext {
