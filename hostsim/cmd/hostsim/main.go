@@ -17,6 +17,10 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/tetratelabs/wazero"
+
+	"github.com/tokengate/tokengate/hostsim"
 )
 
 func main() {
@@ -38,6 +42,8 @@ Commands:
   serve   HTTP proxy: every request goes through the plugin, then to the upstream
 
 Profiles: envoy-1.32, envoy-1.33 (default), envoy-current, full-wasi.
+Environment: HOSTSIM_CACHE_DIR keeps compiled modules in that directory, so
+repeated runs of a large module skip most of the start-up cost.
 Run 'hostsim COMMAND --help' for the flags and examples of a command.
 `
 
@@ -60,4 +66,18 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "hostsim: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
+}
+
+// hostConfig is the base host configuration: a compilation cache on disk
+// when HOSTSIM_CACHE_DIR is set. The returned function releases it.
+func hostConfig(ctx context.Context) (hostsim.Config, func(), error) {
+	dir := os.Getenv("HOSTSIM_CACHE_DIR")
+	if dir == "" {
+		return hostsim.Config{}, func() {}, nil
+	}
+	cache, err := wazero.NewCompilationCacheWithDir(dir)
+	if err != nil {
+		return hostsim.Config{}, nil, fmt.Errorf("HOSTSIM_CACHE_DIR: %w", err)
+	}
+	return hostsim.Config{}.WithCompilationCache(cache), func() { cache.Close(ctx) }, nil
 }

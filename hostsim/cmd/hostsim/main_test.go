@@ -38,6 +38,8 @@ func TestScripts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// One on-disk compilation cache for every hostsim the scripts start.
+	cacheDir := t.TempDir()
 	testdata, err := filepath.Abs("testdata")
 	if err != nil {
 		t.Fatal(err)
@@ -49,6 +51,7 @@ func TestScripts(t *testing.T) {
 			e.Setenv("GUEST", guest)
 			e.Setenv("TOKENGATE", realPlugin())
 			e.Setenv("TESTDATA", testdata)
+			e.Setenv("HOSTSIM_CACHE_DIR", cacheDir)
 			return nil
 		},
 		Condition: func(cond string) (bool, error) {

@@ -71,7 +71,12 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, fmt.Errorf("%s: %w", *scenPath, err))
 	}
-	res, err := scenario.Run(ctx, wasm, s, scenario.Options{Profile: hostsim.Profile(*profile), Workers: *workers})
+	base, release, err := hostConfig(ctx)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	defer release()
+	res, err := scenario.Run(ctx, wasm, s, scenario.Options{Profile: hostsim.Profile(*profile), Workers: *workers, Config: base})
 	if err != nil {
 		return fail(stderr, err)
 	}

@@ -95,10 +95,16 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		return fail(stderr, err)
 	}
+	base, release, err := hostConfig(ctx)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	defer release()
 	logger := log.New(stderr, "", log.LstdFlags|log.Lmicroseconds)
 	srv, err := serve.New(ctx, wasm, serve.Options{
 		Upstream: *upstream, Clusters: clusters.m, PluginConfig: config, VMConfig: []byte(*vmConfig),
 		RootID: *rootID, Env: env.m, Profile: hostsim.Profile(*profile), Workers: *workers, Logger: logger,
+		Config: base,
 	})
 	if err != nil {
 		return fail(stderr, err)
