@@ -170,7 +170,6 @@ func TestNewAPIKeyRefuses(t *testing.T) {
 	}
 }
 
-
 func TestHTTPSignerVerifiesWithProvider(t *testing.T) {
 	now := time.Unix(1767225600, 0)
 	edPub, edPriv, _ := ed25519.GenerateKey(rand.Reader)

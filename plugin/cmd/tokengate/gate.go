@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tokengate/tokengate/hostsim"
+)
+
+// gate is the real tokengate module running in hostsim, as Envoy would run
+// it: explain sends one request through it, demo serves HTTP with it.
+type gate struct {
+	mu     sync.Mutex // hostsim VMs take one request at a time; the clock is shared
+	host   *hostsim.Host
+	plugin *hostsim.Plugin
+	next   int
+}
+
+// errNoWasm is what every command says when the module is not built.
+var errNoWasm = errors.New("run make wasm")
+
+func readWasm(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, errors.New(path + " does not exist: " + errNoWasm.Error() + " first")
+	}
+	return b, err
+}
+
+// startGate loads the module and starts the plugin with configuration cfg
+// and the VM environment env; the test clock starts at start. upstream
+// answers forwarded requests (nil: 200 with an empty body).
+func startGate(ctx context.Context, wasm, cfg []byte, env map[string]string, upstream http.Handler, start time.Time, workers int) (*gate, error) {
+	host, err := hostsim.New(ctx, wasm, hostsim.Config{}.WithStartTime(start))
+	if err != nil {
+		return nil, err
+	}
+	p, err := host.StartPlugin(ctx, hostsim.PluginConfig{Name: "tokengate", Configuration: cfg, Env: env,
+		Workers: workers, UpstreamHandler: upstream})
+	if err != nil {
+		host.Close(ctx)
+		var se *hostsim.StartError
+		if errors.As(err, &se) {
+			var msgs []string
+			for _, l := range se.Logs {
+				if l.Level >= hostsim.LogWarn {
+					msgs = append(msgs, l.Message)
+				}
+			}
+			if len(msgs) > 0 {
+				return nil, errors.New("the plugin refused to start:\n" + strings.Join(msgs, "\n"))
+			}
+		}
+		return nil, err
+	}
+	return &gate{host: host, plugin: p}, nil
+}
+
+func (g *gate) Close(ctx context.Context) { g.host.Close(ctx) }
+
+// decision is what the plugin's request counter says about one request.
+type decision struct {
+	Rule, Provider, Outcome, Reason string
+}
+
+// do sends req at instant at (the clock never goes back) and reports the
+// result and the plugin's decision, read from which
+// tokengate.requests.rule.<r>.provider.<p>.outcome.<o>.reason.<x> counter
+// moved: the plugin counts every request exactly once there.
+func (g *gate) do(ctx context.Context, req hostsim.Request, at time.Time) (*hostsim.Result, *decision) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if d := at.Sub(g.host.Now()); d > 0 {
+		g.host.Advance(ctx, d)
+	}
+	before := requestCounters(g.host)
+	vm := g.plugin.Worker(g.next % len(g.plugin.Workers()))
+	g.next++
+	res := vm.HTTP(ctx, req)
+	var dec *decision
+	for name, v := range requestCounters(g.host) {
+		if v > before[name] {
+			parts := strings.Split(name, ".")
+			dec = &decision{Rule: parts[3], Provider: parts[5], Outcome: parts[7], Reason: parts[9]}
+		}
+	}
+	return res, dec
+}
+
+func requestCounters(h *hostsim.Host) map[string]int64 {
+	out := map[string]int64{}
+	for _, m := range h.Metrics() {
+		if p := strings.Split(m.Name, "."); len(p) == 10 && p[0] == "tokengate" && p[1] == "requests" &&
+			p[2] == "rule" && p[4] == "provider" && p[6] == "outcome" && p[8] == "reason" {
+			out[m.Name] = m.Value
+		}
+	}
+	return out
+}
+
+// ServeHTTP passes a real HTTP request through the plugin at the current
+// wall-clock time and writes what the client would get from Envoy.
+func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
+	if err != nil {
+		http.Error(w, "reading the request body failed", http.StatusBadRequest)
+		return
+	}
+	req := hostsim.Request{Method: r.Method, Path: r.URL.RequestURI(), Authority: r.Host, Body: body,
+		SourceAddress: r.RemoteAddr, DestinationAddress: "127.0.0.1:8080"}
+	names := make([]string, 0, len(r.Header))
+	for n := range r.Header {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		for _, v := range r.Header[n] {
+			req.Headers = append(req.Headers, [2]string{strings.ToLower(n), v})
+		}
+	}
+	res, _ := g.do(r.Context(), req, time.Now())
+	writeResult(w, res)
+}
+
+func writeResult(w http.ResponseWriter, res *hostsim.Result) {
+	resp := res.Response
+	if resp == nil {
+		resp = &hostsim.Response{Status: res.Status, Body: res.Body}
+		if res.Outcome != hostsim.OutcomeLocalReply {
+			resp = &hostsim.Response{Status: http.StatusServiceUnavailable, Body: []byte(string(res.Outcome) + "\n")}
+		}
+	}
+	for _, h := range resp.Headers {
+		if h[0] == "" || h[0][0] == ':' || strings.EqualFold(h[0], "content-length") {
+			continue
+		}
+		w.Header().Add(h[0], h[1])
+	}
+	status := resp.Status
+	if status < 100 || status > 999 {
+		status = http.StatusBadGateway
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(resp.Body)
+}
