@@ -1,0 +1,337 @@
+package bench
+
+import (
+	"context"
+	"crypto"
+	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	gjwt "github.com/golang-jwt/jwt/v5"
+	"github.com/tetratelabs/wazero"
+
+	"github.com/tokengate/tokengate/hostsim"
+	"github.com/tokengate/tokengate/plugin/config"
+	"github.com/tokengate/tokengate/plugin/provider"
+	"github.com/tokengate/tokengate/plugin/provider/conf"
+)
+
+// Groups of cases.
+const (
+	GroupWasm   = "wasm"       // the built module in hostsim, whole stream lifecycle
+	GroupBare   = "bare"       // the primitive alone in the bare guest, same runtime
+	GroupNative = "native"     // our provider's Verify, natively
+	GroupGJWT   = "golang-jwt" // github.com/golang-jwt/jwt/v5 natively
+)
+
+// Case is one measurement.
+type Case struct {
+	Group  string
+	Scheme string // pairs cases across groups, e.g. "jwt-eddsa"
+	Bench  func(b *testing.B)
+}
+
+// Name is Group/Scheme, the sub-benchmark name.
+func (c Case) Name() string { return c.Group + "/" + c.Scheme }
+
+// Suite is everything the cases share: one world, one hostsim host with
+// one worker VM for every wasm case (compiling the module once), the bare
+// guests and the native providers.
+type Suite struct {
+	W        *World
+	Wasm     []byte
+	Guest    []byte
+	Cache    wazero.CompilationCache
+	host     *hostsim.Host
+	plugin   *hostsim.Plugin
+	bares    []*Bare
+	native   map[string]provider.Provider
+	ctx      context.Context
+	tokens   map[string]string // one token per JWT alg, shared by every group
+	bareArgs map[int][3][]byte
+}
+
+// NewSuite loads wasm (the built tokengate module) and guest (the bare
+// guest, see BuildGuest).
+func NewSuite(ctx context.Context, wasm, guest []byte) (*Suite, error) {
+	w, err := NewWorld()
+	if err != nil {
+		return nil, err
+	}
+	s := &Suite{W: w, Wasm: wasm, Guest: guest, Cache: wazero.NewCompilationCache(), ctx: ctx,
+		tokens: map[string]string{}, bareArgs: map[int][3][]byte{}}
+	if s.host, err = hostsim.New(ctx, wasm, w.HostConfig().WithCompilationCache(s.Cache)); err != nil {
+		return nil, err
+	}
+	if s.plugin, err = s.host.StartPlugin(ctx, hostsim.PluginConfig{Configuration: w.Config, Workers: 1}); err != nil {
+		s.Close()
+		return nil, err
+	}
+	cfg, _, err := config.Parse(w.Config, conf.MapEnv{}, provider.Deps{Shared: &provider.MemSharedData{}})
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.native = map[string]provider.Provider{}
+	for _, p := range cfg.Providers {
+		s.native[p.Name()] = p
+	}
+	for alg, key := range map[string]crypto.Signer{"EdDSA": w.Ed, "ES256": w.EC, "RS256": w.RSA} {
+		s.tokens[alg] = w.JWT(key, alg, T0)
+	}
+	if err := s.prepareBare(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close releases the runtimes.
+func (s *Suite) Close() {
+	for _, b := range s.bares {
+		b.Close(s.ctx)
+	}
+	if s.host != nil {
+		s.host.Close(s.ctx)
+	}
+}
+
+// Host is the shared host (its metrics show cache hits and misses).
+func (s *Suite) Host() *hostsim.Host { return s.host }
+
+// jwsParts splits a compact JWS into signing input and raw signature.
+func jwsParts(tok string) (input, sig []byte, err error) {
+	i := strings.LastIndexByte(tok, '.')
+	if i < 0 {
+		return nil, nil, errors.New("bench: not a JWS")
+	}
+	sig, err = base64.RawURLEncoding.DecodeString(tok[i+1:])
+	return []byte(tok[:i]), sig, err
+}
+
+// prepareBare computes the bare inputs from the very tokens the plugin
+// verifies: the JWT signing input and signature per algorithm; for HMAC the
+// EdDSA token's signing input under the http_signature secret.
+func (s *Suite) prepareBare() error {
+	ecDER, err := x509.MarshalPKIXPublicKey(s.W.EC.Public())
+	if err != nil {
+		return err
+	}
+	rsaDER, err := x509.MarshalPKIXPublicKey(s.W.RSA.Public())
+	if err != nil {
+		return err
+	}
+	keys := map[int][]byte{BareEd25519: s.W.Ed.Public().(ed25519.PublicKey), BareECDSA: ecDER, BareRSA: rsaDER}
+	for kind, alg := range map[int]string{BareEd25519: "EdDSA", BareECDSA: "ES256", BareRSA: "RS256"} {
+		in, sig, err := jwsParts(s.tokens[alg])
+		if err != nil {
+			return err
+		}
+		s.bareArgs[kind] = [3][]byte{keys[kind], in, sig}
+	}
+	in, _, _ := jwsParts(s.tokens["EdDSA"])
+	m := hmac.New(sha256.New, s.W.HSSecret)
+	m.Write(in)
+	s.bareArgs[BareHMAC] = [3][]byte{s.W.HSSecret, in, m.Sum(nil)}
+	return nil
+}
+
+// Cases lists every measurement, wasm first.
+func (s *Suite) Cases() []Case {
+	w := s.W
+	fixed := func(r hostsim.Request) func(time.Time) hostsim.Request {
+		return func(time.Time) hostsim.Request { return r }
+	}
+	freshJWT := func(key crypto.Signer, alg, path string) func(time.Time) hostsim.Request {
+		return func(now time.Time) hostsim.Request { return jwtReq(path, w.JWT(key, alg, now)) }
+	}
+	type src struct {
+		scheme string
+		next   func(time.Time) hostsim.Request
+		fresh  bool // mint per request (outside the timer)
+		prov   string
+	}
+	srcs := []src{
+		{"floor", fixed(req("/open/x")), false, ""},
+		{"api-key", fixed(w.apiKeyReq()), false, "keys"},
+		{"ip-rule", fixed(req("/ip/x")), false, "office"},
+		{"rolling-hmac", fixed(w.rollingReq(T0)), false, "codes"},
+		{"rolling-m2m", fixed(w.m2mReq(T0)), false, "m2m"},
+		{"scoped-token", fixed(w.scopedReq(T0)), false, "tmp"},
+		{"jwt-eddsa", freshJWT(w.Ed, "EdDSA", "/jwted/x"), true, "jwt_ed"},
+		{"jwt-es256", freshJWT(w.EC, "ES256", "/jwtes/x"), true, "jwt_es"},
+		{"jwt-rs256", freshJWT(w.RSA, "RS256", "/jwtrs/x"), true, "jwt_rs"},
+		{"jwt-reused", fixed(jwtReq("/jwted/x", s.tokens["EdDSA"])), false, "jwt_ed"},
+		{"httpsig-hmac", func(now time.Time) hostsim.Request {
+			return w.httpSigReq("/hsh/x", "partner", w.HSSecret, false, now)
+		}, true, "hs_hmac"},
+		{"httpsig-ed25519", func(now time.Time) hostsim.Request {
+			return w.httpSigReq("/hse/x", "edpartner", w.Ed, false, now)
+		}, true, "hs_ed"},
+		{"introspection-hit", fixed(w.introReq()), false, "intro"},
+	}
+	var cs []Case
+	for _, x := range srcs {
+		cs = append(cs, Case{GroupWasm, x.scheme, s.wasmBench(x.next, x.fresh)})
+	}
+	bares := []struct {
+		scheme string
+		kind   int
+	}{{"ed25519", BareEd25519}, {"ecdsa-p256", BareECDSA}, {"rsa-2048", BareRSA}, {"hmac-sha256", BareHMAC}}
+	for _, x := range bares {
+		cs = append(cs, Case{GroupBare, x.scheme, s.bareBench(x.kind)})
+	}
+	for _, x := range srcs {
+		if x.prov == "" || x.scheme == "introspection-hit" { // a callout has no native peer without a host
+			continue
+		}
+		cs = append(cs, Case{GroupNative, x.scheme, s.nativeBench(x.prov, x.next, x.fresh)})
+	}
+	gj := []struct {
+		scheme, alg string
+		key     crypto.PublicKey
+		method  gjwt.SigningMethod
+	}{
+		{"jwt-eddsa", "EdDSA", w.Ed.Public(), gjwt.SigningMethodEdDSA},
+		{"jwt-es256", "ES256", w.EC.Public(), gjwt.SigningMethodES256},
+		{"jwt-rs256", "RS256", w.RSA.Public(), gjwt.SigningMethodRS256},
+	}
+	for _, x := range gj {
+		cs = append(cs, Case{GroupGJWT, x.scheme, s.golangJWTBench(x.alg, x.key)})
+	}
+	return cs
+}
+
+// batch is how many fresh credentials are minted per stopped-timer pause.
+const batch = 256
+
+// feed runs body b.N times with requests from next, minting fresh ones in
+// batches with the timer stopped.
+func feed(b *testing.B, next func(time.Time) hostsim.Request, fresh bool, body func(hostsim.Request)) {
+	if !fresh {
+		r := next(T0)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			body(r)
+		}
+		return
+	}
+	pool := make([]hostsim.Request, 0, batch)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if i%batch == 0 {
+			b.StopTimer()
+			pool = pool[:0]
+			for j := 0; j < batch; j++ {
+				pool = append(pool, next(T0))
+			}
+			b.StartTimer()
+		}
+		body(pool[i%batch])
+	}
+}
+
+// wasmBench: one whole stream per iteration (context create, request
+// headers, log, done, delete) on the shared worker VM.
+func (s *Suite) wasmBench(next func(time.Time) hostsim.Request, fresh bool) func(*testing.B) {
+	return func(b *testing.B) {
+		vm := s.plugin.Worker(0)
+		// One request outside the timer: an introspection cache is filled,
+		// and a broken case fails before it is measured.
+		s.checkWasm(b, vm, next(T0))
+		b.ReportAllocs()
+		feed(b, next, fresh, func(r hostsim.Request) {
+			if res := vm.HTTP(s.ctx, r); res.Outcome != hostsim.OutcomeForwarded {
+				b.Fatalf("%s %d %s", res.Outcome, res.Status, res.Body)
+			}
+		})
+	}
+}
+
+func (s *Suite) checkWasm(b *testing.B, vm *hostsim.VM, r hostsim.Request) {
+	if res := vm.HTTP(s.ctx, r); res.Outcome != hostsim.OutcomeForwarded {
+		b.Fatalf("%s %s: %s %d %s", r.Method, r.Path, res.Outcome, res.Status, res.Body)
+	}
+}
+
+func (s *Suite) bareBench(kind int) func(*testing.B) {
+	return func(b *testing.B) {
+		a := s.bareArgs[kind]
+		bare, err := NewBare(s.ctx, s.Guest, kind, a[0], a[1], a[2])
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer bare.Close(s.ctx)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if err := bare.Run(s.ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// NativeRequest is the provider's view of r at now, the way the filter
+// builds it (lower-case names, path and query split, source address).
+func NativeRequest(r hostsim.Request, now time.Time) provider.Request {
+	path, query, _ := strings.Cut(r.Path, "?")
+	pr := provider.Request{Method: r.Method, Authority: r.Authority, RawPath: r.Path, Path: path, Query: query,
+		Now: now.UnixNano()}
+	if ap, err := netip.ParseAddrPort(r.SourceAddress); err == nil {
+		pr.Source = ap.Addr()
+	}
+	for _, h := range r.Headers {
+		pr.Headers = append(pr.Headers, provider.Header{Name: strings.ToLower(h[0]), Value: h[1]})
+	}
+	return pr
+}
+
+func (s *Suite) nativeBench(name string, next func(time.Time) hostsim.Request, fresh bool) func(*testing.B) {
+	return func(b *testing.B) {
+		p := s.native[name]
+		if p == nil {
+			b.Fatalf("no native provider %q", name)
+		}
+		check := NativeRequest(next(T0), T0)
+		if _, err := p.Verify(&check); err != nil {
+			b.Fatalf("native %s: %v", name, err)
+		}
+		b.ReportAllocs()
+		feed(b, next, fresh, func(r hostsim.Request) {
+			pr := NativeRequest(r, T0) // cheap next to verification; allocation-free requests are in TestZeroAllocs
+			if _, err := p.Verify(&pr); err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}
+
+// golangJWTBench verifies the same tokens as the wasm JWT cases with
+// golang-jwt's usual options (algorithm allow-list, issuer, audience, exp
+// required, the benchmark clock).
+func (s *Suite) golangJWTBench(alg string, key crypto.PublicKey) func(*testing.B) {
+	return func(b *testing.B) {
+		parser := gjwt.NewParser(gjwt.WithValidMethods([]string{alg}), gjwt.WithIssuer(Issuer),
+			gjwt.WithAudience(Audience), gjwt.WithExpirationRequired(), gjwt.WithTimeFunc(func() time.Time { return T0 }))
+		keyFunc := func(*gjwt.Token) (any, error) { return key, nil }
+		tok := s.tokens[alg]
+		if _, err := parser.Parse(tok, keyFunc); err != nil {
+			b.Fatalf("golang-jwt %s: %v", alg, err)
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if _, err := parser.Parse(tok, keyFunc); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
