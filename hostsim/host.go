@@ -163,12 +163,64 @@ func (h *Host) checkModule() error {
 			return &LoadError{Msg: "Bad function signature for: " + name}
 		}
 	}
-	env := envFuncs(h.abiVersion)
+	if bad := importProblems(h.compiled, h.abiVersion, h.cfg.profile); len(bad) > 0 {
+		return &LoadError{Msg: bad[0].message()}
+	}
+	return nil
+}
+
+// ImportProblem is one import Envoy would refuse to link.
+type ImportProblem struct {
+	Module, Name string
+	// TypeMismatch is true when the name exists with another signature.
+	TypeMismatch bool
+}
+
+func (p ImportProblem) message() string {
+	if p.TypeMismatch {
+		return "Failed to load Wasm module due to an import type mismatch for function " + p.Module + "." + p.Name
+	}
+	return "Failed to load Wasm module due to a missing import: " + p.Module + "." + p.Name
+}
+
+func (p ImportProblem) String() string { return p.message() }
+
+// CheckImports lists every function import of wasm that the profile would
+// not link (New stops at the first), in import order. Use it to check a
+// built module against each Envoy version without starting anything. It
+// does not check the ABI marker, allocator or exports (New does).
+func CheckImports(ctx context.Context, wasm []byte, p Profile) ([]ImportProblem, error) {
+	if p == "" {
+		p = ProfileEnvoy133
+	}
+	if !envoy.Known(string(p)) {
+		return nil, fmt.Errorf("hostsim: unknown profile %q", p)
+	}
+	// Only the import section matters: the interpreter compiles fastest.
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
+	defer rt.Close(ctx)
+	compiled, err := rt.CompileModule(ctx, wasm)
+	if err != nil {
+		return nil, &LoadError{Msg: "Failed to load Wasm code: " + err.Error()}
+	}
+	abiVersion := "0_2_1"
+	exports := compiled.ExportedFunctions()
+	for _, v := range []string{"0_1_0", "0_2_0", "0_2_1"} {
+		if _, ok := exports["proxy_abi_version_"+v]; ok {
+			abiVersion = v
+		}
+	}
+	return importProblems(compiled, abiVersion, p), nil
+}
+
+func importProblems(compiled wazero.CompiledModule, abiVersion string, profile Profile) []ImportProblem {
+	env := envFuncs(abiVersion)
 	wasi := map[string]envoy.Func{}
-	for _, f := range envoy.WASIFuncs(string(h.cfg.profile)) {
+	for _, f := range envoy.WASIFuncs(string(profile)) {
 		wasi[f.Name] = f
 	}
-	for _, imp := range h.compiled.ImportedFunctions() {
+	var out []ImportProblem
+	for _, imp := range compiled.ImportedFunctions() {
 		mod, name, _ := imp.Import()
 		var params, results []api.ValueType
 		found := false
@@ -177,7 +229,7 @@ func (h *Host) checkModule() error {
 			if f, ok := env[name]; ok {
 				params, results, found = f.params, f.results, true
 			}
-		case h.cfg.profile == ProfileFullWASI:
+		case profile == ProfileFullWASI:
 			// wazero's WASI decides at instantiation.
 			continue
 		case mod == envoy.ModuleWASI || mod == envoy.ModuleWASIOld:
@@ -185,14 +237,14 @@ func (h *Host) checkModule() error {
 				params, results, found = f.Params, f.Results, true
 			}
 		}
-		if !found {
-			return &LoadError{Msg: "Failed to load Wasm module due to a missing import: " + mod + "." + name}
-		}
-		if !sameTypes(imp.ParamTypes(), params) || !sameTypes(imp.ResultTypes(), results) {
-			return &LoadError{Msg: "Failed to load Wasm module due to an import type mismatch for function " + mod + "." + name}
+		switch {
+		case !found:
+			out = append(out, ImportProblem{Module: mod, Name: name})
+		case !sameTypes(imp.ParamTypes(), params) || !sameTypes(imp.ResultTypes(), results):
+			out = append(out, ImportProblem{Module: mod, Name: name, TypeMismatch: true})
 		}
 	}
-	return nil
+	return out
 }
 
 func sameTypes(a, b []api.ValueType) bool {

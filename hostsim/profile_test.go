@@ -90,3 +90,30 @@ func logged(logs []hostsim.LogEntry, sub string) bool {
 	}
 	return false
 }
+
+func TestCheckImports(t *testing.T) {
+	ctx := context.Background()
+	wasm := guest(t, "conformance")
+	for _, tc := range []struct {
+		profile hostsim.Profile
+		want    string // joined problems
+	}{
+		{hostsim.ProfileEnvoy132, "wasi_snapshot_preview1.poll_oneoff"},
+		{hostsim.ProfileEnvoy133, ""},
+		{hostsim.ProfileEnvoyCurrent, ""},
+	} {
+		t.Run(string(tc.profile), func(t *testing.T) {
+			probs, err := hostsim.CheckImports(ctx, wasm, tc.profile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, p := range probs {
+				got = append(got, p.Module+"."+p.Name)
+			}
+			if !strings.Contains(strings.Join(got, " "), tc.want) || (tc.want == "" && len(got) > 0) {
+				t.Fatalf("problems %v, want %q", got, tc.want)
+			}
+		})
+	}
+}
