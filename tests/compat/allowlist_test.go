@@ -15,25 +15,24 @@ import (
 // the guest's malloc. These tests show the rewritten modules never trip it
 // and that the check is live (negative controls).
 
-// TestStartupAllowList starts each rewritten module with three workers on
+// TestStartupAllowList starts the rewritten guest with three workers on
 // every Envoy profile: _initialize runs five times (base, canary, workers)
 // under the start-up allow-list, and each worker answers a request whose
 // 512 KiB header value the host copies into memory from the guest's
-// allocator, under the malloc allow-list.
+// allocator, under the malloc allow-list. (TestPluginProfiles does the
+// same for the plugin: every rewritten run starts workers on each profile.)
 func TestStartupAllowList(t *testing.T) {
 	_, guest := guestModules(t)
-	_, plugin := pluginModules(t)
-	cfg := pluginSubject(t).config
 	big := strings.Repeat("b", 512<<10)
 	for _, m := range []struct {
 		name   string
 		wasm   []byte
 		config []byte
-	}{{"guest", guest, nil}, {"tokengate", plugin, cfg}} {
+	}{{"guest", guest, nil}} {
 		for _, p := range envoyProfiles {
 			t.Run(m.name+"/"+string(p), func(t *testing.T) {
 				ctx := context.Background()
-				h, err := hostsim.New(ctx, m.wasm, hostsim.Config{}.WithProfile(p))
+				h, err := hostsim.New(ctx, m.wasm, hostConfig(p))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -68,7 +67,7 @@ func TestStartupAllowListControl(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	h, err := hostsim.New(ctx, three, hostsim.Config{}.WithProfile(hostsim.ProfileEnvoy132))
+	h, err := hostsim.New(ctx, three, hostConfig(hostsim.ProfileEnvoy132))
 	if err != nil {
 		t.Fatalf("module with the three stubs should load on envoy-1.32: %v", err)
 	}
@@ -92,7 +91,7 @@ func TestMallocAllowListControl(t *testing.T) {
 	}{{"raw", raw, true}, {"rewritten", rewritten, false}} {
 		t.Run(m.name, func(t *testing.T) {
 			ctx := context.Background()
-			h, err := hostsim.New(ctx, m.wasm, hostsim.Config{}.WithProfile(hostsim.ProfileEnvoy133))
+			h, err := hostsim.New(ctx, m.wasm, hostConfig(hostsim.ProfileEnvoy133))
 			if err != nil {
 				t.Fatal(err)
 			}

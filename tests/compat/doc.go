@@ -5,9 +5,10 @@
 // envoy-current (after cpp-host #533) and full-wasi:
 //
 //   - the raw module fails exactly as in real Envoy: on envoy-1.32 the load
-//     fails naming a missing WASI import; on envoy-1.33 the Go runtime
-//     throws "poll_oneoff failed" at its first GC cycle after a runtime
-//     timer exists, and the request in flight gets the trap;
+//     fails naming a missing WASI import; on envoy-1.33 the first GC cycle
+//     after a runtime timer exists kills the VM — the Go runtime throws
+//     "poll_oneoff failed" (ENOSYS), or, when that GC starts inside the
+//     host-called malloc, poll_oneoff traps as a restricted call;
 //   - the rewritten module passes on every profile with results identical
 //     to each other and to the raw module where the raw module works;
 //   - start-up and the allocator call no import outside each Envoy

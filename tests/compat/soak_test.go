@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tokengate/tokengate/hostsim"
 )
@@ -36,6 +37,7 @@ type soakResult struct {
 	trap, trapLogs    string
 	digest            string
 	last              summary // the final request, a /reply carrying the guest's checksum
+	cutShort          bool    // stopped early because the test deadline was near
 }
 
 var soakPad = strings.Repeat("s", 24<<10)
@@ -61,7 +63,7 @@ func soak(t *testing.T, wasm []byte, profile hostsim.Profile, n int) soakResult 
 	t.Helper()
 	ctx := context.Background()
 	var out soakResult
-	h, err := hostsim.New(ctx, wasm, hostsim.Config{}.WithProfile(profile).WithRandom(seededRandom()).
+	h, err := hostsim.New(ctx, wasm, hostConfig(profile).WithRandom(seededRandom()).
 		WithLogLevel(hostsim.LogWarn))
 	if err != nil {
 		out.loadErr = err
@@ -75,7 +77,14 @@ func soak(t *testing.T, wasm []byte, profile hostsim.Profile, n int) soakResult 
 	}
 	sum := sha256.New()
 	w := p.Worker(0)
+	deadline, hasDeadline := t.Deadline()
 	for i := 0; i < n; i++ {
+		// Stop cleanly, and fail, rather than let the test binary's
+		// timeout kill every test in the package on a busy machine.
+		if hasDeadline && i%1000 == 0 && time.Until(deadline) < 45*time.Second {
+			out.cutShort = true
+			break
+		}
 		r := w.HTTP(ctx, soakRequest(i, n))
 		if r.Outcome == hostsim.OutcomeTrap {
 			out.trap = r.Trap
@@ -126,6 +135,11 @@ func TestSoak(t *testing.T) {
 	})
 	ref := results["raw/envoy-current"]
 	for name, r := range results {
+		if r.cutShort {
+			t.Errorf("%s: stopped after %d of %d requests because the test deadline was near; "+
+				"run with a larger -timeout or a smaller TOKENGATE_COMPAT_SOAK", name, r.done, n)
+			continue
+		}
 		if r.loadErr != nil || r.startErr != nil || r.trap != "" {
 			t.Errorf("%s: load %v, start %v, trap after %d requests: %s\n%s", name, r.loadErr, r.startErr, r.done, r.trap, r.trapLogs)
 			continue
@@ -145,10 +159,10 @@ func TestSoak(t *testing.T) {
 		if r.loadErr != nil || r.startErr != nil {
 			t.Fatalf("load %v start %v", r.loadErr, r.startErr)
 		}
-		if r.trap == "" || !strings.Contains(r.trapLogs, "poll_oneoff failed") {
-			t.Fatalf("want the poll_oneoff throw, got %d requests done, trap %q", r.done, r.trap)
+		if !pollOneoffFailure(r.trap, r.trapLogs) {
+			t.Fatalf("want a poll_oneoff failure, got %d requests done, trap %q", r.done, r.trap)
 		}
-		t.Logf("raw guest on envoy-1.33: trapped after %d requests", r.done)
+		t.Logf("raw guest on envoy-1.33: trapped after %d requests: %s", r.done, firstLine(r.trap))
 	})
 	t.Run("raw/envoy-1.32", func(t *testing.T) {
 		if r := soak(t, raw, hostsim.ProfileEnvoy132, n); !missingImport(r.loadErr) {
