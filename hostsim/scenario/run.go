@@ -3,6 +3,8 @@ package scenario
 import (
 	"context"
 	"errors"
+	"io"
+	"math/rand/v2"
 	"time"
 
 	"github.com/tokengate/tokengate/hostsim"
@@ -23,6 +25,11 @@ type Options struct {
 	// properties, extra clusters…). The scenario's clusters and clock are
 	// applied on top.
 	Config hostsim.Config
+	// Random is the source behind WASI random_get. Nil means a fixed
+	// pseudo-random stream, so that a plugin drawing random bytes (ids,
+	// map seeds) still gives the same output for the same scenario; pass
+	// crypto/rand.Reader for Envoy's behaviour.
+	Random io.Reader
 }
 
 // Run runs s on wasm and returns the result in the documented shape.
@@ -42,6 +49,13 @@ func Run(ctx context.Context, wasm []byte, s *Scenario, opts Options) (*Result, 
 		return nil, errors.New("scenario: negative worker count")
 	}
 	cfg := opts.Config
+	if opts.Random != nil {
+		cfg = cfg.WithRandom(opts.Random)
+	} else {
+		var seed [32]byte
+		copy(seed[:], "tokengate hostsim scenario seed")
+		cfg = cfg.WithRandom(rand.NewChaCha8(seed))
+	}
 	if opts.Profile != "" {
 		cfg = cfg.WithProfile(opts.Profile)
 	}

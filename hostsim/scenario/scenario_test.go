@@ -2,6 +2,7 @@ package scenario_test
 
 import (
 	"bytes"
+	crand "crypto/rand"
 	"context"
 	"encoding/json"
 	"errors"
@@ -347,4 +348,51 @@ func hasLog(ls []scenario.Log, level, part string) bool {
 		}
 	}
 	return false
+}
+
+// TestRunRandomIsSeeded: by default the random source is a fixed stream,
+// so outputs stay reproducible; Options.Random replaces it.
+func TestRunRandomIsSeeded(t *testing.T) {
+	s := decodeString(t, `{"requests":[{"name":"r","headers":[["x-op","random"]]}]}`)
+	header := func(r *scenario.Result) string {
+		for _, h := range r.Results[0].Headers {
+			if h[0] == "x-random" {
+				return h[1]
+			}
+		}
+		t.Fatalf("no x-random header: %q", r.Results[0].Headers)
+		return ""
+	}
+	a, b := header(run(t, s, scenario.Options{})), header(run(t, s, scenario.Options{}))
+	if a != b {
+		t.Fatalf("two default runs drew different bytes: %s %s", a, b)
+	}
+	c := header(run(t, s, scenario.Options{Random: crand.Reader}))
+	if c == a {
+		t.Fatalf("Options.Random was not used (%s)", c)
+	}
+}
+
+// FuzzDecode: any input is either a scenario or an ErrInvalid refusal
+// with no scenario, never a panic.
+func FuzzDecode(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "run", "*.json"))
+	for _, name := range files {
+		if b, err := os.ReadFile(name); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte(`{"requests":[{"headers":[["a"]]}]}`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		s, err := scenario.Decode(bytes.NewReader(in))
+		if err != nil {
+			if s != nil || !errors.Is(err, scenario.ErrInvalid) {
+				t.Fatalf("refusal with scenario %v or wrong category: %v", s, err)
+			}
+			return
+		}
+		if s == nil {
+			t.Fatal("nil scenario without error")
+		}
+	})
 }

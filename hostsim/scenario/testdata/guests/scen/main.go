@@ -12,12 +12,14 @@
 // request header), "path" (rewrites :path), "callout" (calls the cluster
 // named by x-cluster, continues on 200 with x-callout-status, else 401),
 // "props" (adds x-src and x-dst, the source and destination addresses),
-// "pause", "trap", "env" (adds x-env from the environment variable named
+// "random" (adds x-random, 8 bytes from crypto/rand), "pause", "trap", "env" (adds x-env from the environment variable named
 // by x-env-name), "now" (adds x-now, the wall clock in ms).
 package main
 
 import (
+	"crypto/rand"
 	"encoding/binary"
+	"encoding/hex"
 	"os"
 	"strconv"
 	"strings"
@@ -255,6 +257,10 @@ func onRequestHeaders(id, n, eos uint32) uint32 {
 	case "props":
 		addHeader(0, "x-src", property("source", "address"))
 		addHeader(0, "x-dst", property("destination", "address"))
+	case "random":
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		addHeader(0, "x-random", hex.EncodeToString(b[:]))
 	case "pause":
 		return 1
 	case "trap":
