@@ -524,3 +524,17 @@ func TestPluginsShareAVM(t *testing.T) {
 		t.Fatalf("first plugin after the second stopped: %s ctx=%d", res.Outcome, res.ContextID)
 	}
 }
+
+func TestLocalReplyFromResponsePath(t *testing.T) {
+	_, p := start(t, cfg(), hostsim.PluginConfig{})
+	res := p.Worker(0).HTTP(context.Background(), hostsim.Request{Headers: [][2]string{{"x-op", "reply-in-response"}}})
+	if res.Outcome != hostsim.OutcomeLocalReply || res.Status != 502 || string(res.Body) != "bad gateway" ||
+		res.Details != "upstream_rejected" || res.Response.Status != 502 {
+		t.Fatalf("got %s %d %q %q", res.Outcome, res.Status, res.Body, res.Details)
+	}
+	// The reply passes the response callbacks once more; the plugin's
+	// second send_local_response there is ignored.
+	if n := strings.Count(strings.Join(messages(res.Logs), "|"), "response_headers"); n != 2 {
+		t.Fatalf("response_headers ran %d times: %q", n, messages(res.Logs))
+	}
+}

@@ -365,6 +365,9 @@ func onResponseHeaders(id, n, eos uint32) uint32 {
 	status, _ := getHeader(2, ":status")
 	logf("response_headers " + itoa(id) + " status=" + status)
 	addHeader(2, "x-seen-by", "conformance")
+	if ops[id] == "reply-in-response" {
+		reply(502, "upstream rejected", "bad gateway")
+	}
 	return 0
 }
 
