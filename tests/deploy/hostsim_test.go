@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +15,12 @@ import (
 
 	"github.com/tokengate/tokengate/hostsim"
 )
+
+// unsignedLookingJWT is a well-formed EdDSA JWT for the bots provider whose
+// signature is never checked because its key cannot be fetched.
+var unsignedLookingJWT = "eyJhbGciOiJFZERTQSIsImtpZCI6Im5vbmUtc3VjaCIsInR5cCI6IkpXVCJ9" +
+	".eyJhdWQiOiJvcmRlcnMtYXBpIiwiZXhwIjo0MTAyNDQ0ODAwLCJpc3MiOiJodHRwczovL2tleXMuZXhhbXBsZS5jb20iLCJzdWIiOiJ4In0" +
+	"." + strings.Repeat("A", 86) // 64 zero bytes, unpadded base64url
 
 // compiled is shared by the tests here so the module is compiled once.
 var compiled = wazero.NewCompilationCache()
@@ -331,6 +338,14 @@ func TestShippedBootstrapAcrossEnvoyProfiles(t *testing.T) {
 				SourceAddress: "127.0.0.1:40000"})
 			if r.Outcome != hostsim.OutcomeLocalReply || r.Status != 401 {
 				t.Errorf("no key: outcome %s status %d, want local_reply 401", r.Outcome, r.Status)
+			}
+			// Every cluster answers 503 here, as Envoy does when nothing
+			// listens: a JWT whose keys cannot be fetched fails closed
+			// (envoy/README.md promises 503 callout_failed).
+			r = plugin.Worker(0).HTTP(ctx, hostsim.Request{Method: "GET", Path: "/api/orders", Authority: "gate.example.test",
+				Headers: [][2]string{{"authorization", "Bearer " + unsignedLookingJWT}}, SourceAddress: "127.0.0.1:40000"})
+			if r.Outcome != hostsim.OutcomeLocalReply || r.Status != 503 || !strings.Contains(string(r.Body), "callout_failed") {
+				t.Errorf("JWT without a key server: outcome %s status %d body %s, want local_reply 503 callout_failed", r.Outcome, r.Status, r.Body)
 			}
 		})
 	}
