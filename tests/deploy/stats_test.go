@@ -74,7 +74,9 @@ func TestEnvoyStatsTags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range collectStrings(g.config, func(key string, obj map[string]any) bool { return key == "name" && obj["type"] != nil || key == "name" && obj["paths"] != nil }) {
+	for _, n := range collectStrings(g.config, func(key string, obj map[string]any) bool {
+		return key == "name" && obj["type"] != nil || key == "name" && obj["paths"] != nil
+	}) {
 		if strings.Contains(n, ".") {
 			t.Errorf("name %q contains a dot; the stats tag extractors would mis-split it", n)
 		}
