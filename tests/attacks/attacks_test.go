@@ -152,7 +152,9 @@ var (
 	otherSecret   = []byte("another-django-secret-0123456789abcdef")
 )
 
-func otherFernet() string { return base64.URLEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef")) }
+func otherFernet() string {
+	return base64.URLEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
+}
 
 func jwtAuth(e *env, r *hostsim.Request, tok string) {
 	e.fx.Scan.Add(tok)
@@ -350,9 +352,15 @@ func attacks() []attack {
 		{name: "rc/unknown-client", req: on("rc", func(e *env, r *hostsim.Request) { set(r, "x-rolling-code-client", "mallory") }), status: 401, reasons: r(unknown)},
 		{name: "rc/replay-same-vm", req: replay("rc", 0, nextWindow), worker: 0, status: 401, reasons: r(replayed)},
 		{name: "rc/replay-across-vms", req: replay("rc", 0, nextWindow), worker: 1, status: 401, reasons: r(replayed)},
-		{name: "rc/truncated", req: on("rc", func(e *env, r *hostsim.Request) { c := get(r, "x-rolling-code"); set(r, "x-rolling-code", c[:len(c)-1]) }), status: 401, reasons: r(malformed, badSig)},
+		{name: "rc/truncated", req: on("rc", func(e *env, r *hostsim.Request) {
+			c := get(r, "x-rolling-code")
+			set(r, "x-rolling-code", c[:len(c)-1])
+		}), status: 401, reasons: r(malformed, badSig)},
 		{name: "rc/oversize", req: on("rc", func(e *env, r *hostsim.Request) { set(r, "x-rolling-code", strings.Repeat("a", 1000)) }), status: 401, reasons: r(malformed, oversize, badSig)},
-		{name: "rc/nul", req: on("rc", func(e *env, r *hostsim.Request) { c := get(r, "x-rolling-code"); set(r, "x-rolling-code", c[:4]+"\x00"+c[5:]) }), status: 401, reasons: r(malformed, badSig)},
+		{name: "rc/nul", req: on("rc", func(e *env, r *hostsim.Request) {
+			c := get(r, "x-rolling-code")
+			set(r, "x-rolling-code", c[:4]+"\x00"+c[5:])
+		}), status: 401, reasons: r(malformed, badSig)},
 		{name: "rc/outside-alphabet", req: on("rc", func(e *env, r *hostsim.Request) { c := get(r, "x-rolling-code"); set(r, "x-rolling-code", c[:7]+"!") }), status: 401, reasons: r(malformed, badSig)},
 		{name: "rc/duplicate-code", req: on("rc", func(e *env, r *hostsim.Request) { add(r, "x-rolling-code", get(r, "x-rolling-code")) }), status: 401, reasons: r(ambiguous)},
 		{name: "rc/conflicting-clients", req: on("rc", func(e *env, r *hostsim.Request) { add(r, "x-rolling-code-client", "other") }), status: 401, reasons: r(ambiguous)},
@@ -365,7 +373,9 @@ func attacks() []attack {
 			s, _ := token.ScopedToken(otherSecret, token.ScopedClaims{User: 7, MaxAge: 300, Endpoints: []token.ScopedEndpoint{{Method: "GET", Prefixes: []string{"/st"}}}}, e.now, token.ScopedOptions{})
 			set(r, "authorization", "TmpToken "+s)
 		}), status: 401, reasons: r(badSig)},
-		{name: "st/unknown-user", req: on("st", func(e *env, r *hostsim.Request) { set(r, "authorization", "TmpToken "+e.fx.Scoped(8, "GET", "/st", 300, e.now)) }), status: 401, reasons: r(unknown)},
+		{name: "st/unknown-user", req: on("st", func(e *env, r *hostsim.Request) {
+			set(r, "authorization", "TmpToken "+e.fx.Scoped(8, "GET", "/st", 300, e.now))
+		}), status: 401, reasons: r(unknown)},
 		{name: "st/expired", req: on("st", func(e *env, r *hostsim.Request) {
 			set(r, "authorization", "TmpToken "+e.fx.Scoped(7, "GET", "/st", 300, e.now.Add(-301*time.Second)))
 		}), status: 401, reasons: r(expired)},
@@ -375,11 +385,15 @@ func attacks() []attack {
 		{name: "st/future-skew-edge", req: on("st", func(e *env, r *hostsim.Request) {
 			set(r, "authorization", "TmpToken "+e.fx.Scoped(7, "GET", "/st", 300, e.now.Add(62*time.Second)))
 		}), status: 401, reasons: r(notYet)},
-		{name: "st/other-prefix", req: on("st", func(e *env, r *hostsim.Request) { set(r, "authorization", "TmpToken "+e.fx.Scoped(7, "GET", "/other", 300, e.now)) }), status: 403, reasons: r(scope)},
+		{name: "st/other-prefix", req: on("st", func(e *env, r *hostsim.Request) {
+			set(r, "authorization", "TmpToken "+e.fx.Scoped(7, "GET", "/other", 300, e.now))
+		}), status: 403, reasons: r(scope)},
 		{name: "st/prefix-not-segment", req: on("st", func(e *env, r *hostsim.Request) {
 			r.Path = "/stx"
 		}), status: 403, reasons: r(noRule)},
-		{name: "st/other-method", req: on("st", func(e *env, r *hostsim.Request) { set(r, "authorization", "TmpToken "+e.fx.Scoped(7, "POST", "/st", 300, e.now)) }), status: 403, reasons: r(scope)},
+		{name: "st/other-method", req: on("st", func(e *env, r *hostsim.Request) {
+			set(r, "authorization", "TmpToken "+e.fx.Scoped(7, "POST", "/st", 300, e.now))
+		}), status: 403, reasons: r(scope)},
 		{name: "st/truncated", req: on("st", func(e *env, r *hostsim.Request) { v := get(r, "authorization"); set(r, "authorization", v[:len(v)/2]) }), status: 401, reasons: r(malformed, badSig)},
 		{name: "st/wrong-keyword", req: on("st", func(e *env, r *hostsim.Request) { set(r, "authorization", "Bearer "+tokenOf(get(r, "authorization"))) }), status: 401, reasons: r(missing)},
 		// A failing keyword header never falls back to a valid query token.
@@ -400,7 +414,9 @@ func attacks() []attack {
 			e.fx.Scan.Add(s)
 			set(r, "authorization", "TmpToken "+s)
 		}), status: 401, reasons: r(badSig)},
-		{name: "st/oversize", req: on("st", func(e *env, r *hostsim.Request) { set(r, "authorization", get(r, "authorization")+strings.Repeat("A", 20000)) }), status: 401, reasons: r(oversize, malformed, badSig)},
+		{name: "st/oversize", req: on("st", func(e *env, r *hostsim.Request) {
+			set(r, "authorization", get(r, "authorization")+strings.Repeat("A", 20000))
+		}), status: 401, reasons: r(oversize, malformed, badSig)},
 		{name: "st/invalid-utf8", req: on("st", func(e *env, r *hostsim.Request) { set(r, "authorization", get(r, "authorization")+"\xff") }), status: 401, reasons: r(malformed, badSig)},
 
 		// --- jwt ------------------------------------------------------------
@@ -484,9 +500,14 @@ func attacks() []attack {
 			other := strings.Split(e.fx.JWT(e.now, func(s *token.JWTSigner) { s.Subject = "admin" }), ".")
 			set(r, "authorization", "Bearer "+p[0]+"."+other[1]+"."+p[2])
 		}), status: 401, reasons: r(badSig)},
-		{name: "jwt/oversize", req: on("jwt", func(e *env, r *hostsim.Request) { set(r, "authorization", get(r, "authorization")+strings.Repeat("A", 9000)) }), status: 401, reasons: r(oversize)},
+		{name: "jwt/oversize", req: on("jwt", func(e *env, r *hostsim.Request) {
+			set(r, "authorization", get(r, "authorization")+strings.Repeat("A", 9000))
+		}), status: 401, reasons: r(oversize)},
 		{name: "jwt/duplicate-authorization", req: on("jwt", func(e *env, r *hostsim.Request) { add(r, "authorization", "Bearer "+e.fx.JWT(e.now, nil)) }), status: 401, reasons: r(ambiguous)},
-		{name: "jwt/nul", req: on("jwt", func(e *env, r *hostsim.Request) { v := get(r, "authorization"); set(r, "authorization", v[:20]+"\x00"+v[21:]) }), status: 401, reasons: r(malformed, badSig)},
+		{name: "jwt/nul", req: on("jwt", func(e *env, r *hostsim.Request) {
+			v := get(r, "authorization")
+			set(r, "authorization", v[:20]+"\x00"+v[21:])
+		}), status: 401, reasons: r(malformed, badSig)},
 
 		// --- authnzerver_key -----------------------------------------------
 		{name: "az/missing", req: on("az", func(e *env, r *hostsim.Request) { del(r, "authorization") }), status: 401, reasons: r(missing)},
@@ -496,7 +517,10 @@ func attacks() []attack {
 			e.fx.Scan.Add(s)
 			set(r, "authorization", "Bearer "+s)
 		}), status: 401, reasons: r(badSig)},
-		{name: "az/bit-flip", req: on("az", func(e *env, r *hostsim.Request) { v := get(r, "authorization"); set(r, "authorization", flipAt(v, len(v)-20)) }), status: 401, reasons: r(badSig, malformed)},
+		{name: "az/bit-flip", req: on("az", func(e *env, r *hostsim.Request) {
+			v := get(r, "authorization")
+			set(r, "authorization", flipAt(v, len(v)-20))
+		}), status: 401, reasons: r(badSig, malformed)},
 		{name: "az/expired", req: on("az", func(e *env, r *hostsim.Request) {
 			set(r, "authorization", "Bearer "+e.fx.Authnz(e.now, func(k *token.AuthnzerverKey) { k.Expires = e.now.Add(-time.Second) }))
 		}), status: 401, reasons: r(expired)},
@@ -538,7 +562,9 @@ func attacks() []attack {
 			set(r, "x-signed-payload", v[:strings.IndexByte(v, '?')+1]+base64.StdEncoding.EncodeToString([]byte(`{"report":2}`)))
 		}), status: 401, reasons: r(badSig)},
 		{name: "sp/no-bang", req: on("sp", func(e *env, r *hostsim.Request) { set(r, "x-signed-payload", get(r, "x-signed-payload")[1:]) }), status: 401, reasons: r(malformed)},
-		{name: "sp/no-question", req: on("sp", func(e *env, r *hostsim.Request) { set(r, "x-signed-payload", strings.Replace(get(r, "x-signed-payload"), "?", "", 1)) }), status: 401, reasons: r(malformed, badSig)},
+		{name: "sp/no-question", req: on("sp", func(e *env, r *hostsim.Request) {
+			set(r, "x-signed-payload", strings.Replace(get(r, "x-signed-payload"), "?", "", 1))
+		}), status: 401, reasons: r(malformed, badSig)},
 		{name: "sp/unpadded-data", req: on("sp", func(e *env, r *hostsim.Request) {
 			set(r, "x-signed-payload", strings.TrimRight(e.fx.Payload(`{"report":12}`), "="))
 		}), status: 401, reasons: r(badSig, malformed)},
@@ -569,8 +595,12 @@ func attacks() []attack {
 		{name: "hs/ed25519-key-for-hmac-keyid", req: on("hs", func(e *env, r *hostsim.Request) {
 			r.Headers = e.fx.HTTPSig("GET", r.Path, e.now, func(s *token.HTTPSigner) { s.Key = attackerEd; s.Algorithm = "ed25519" })
 		}), status: 401, reasons: r(algorithm, badSig)},
-		{name: "hs/too-old", req: on("hs", func(e *env, r *hostsim.Request) { r.Headers = e.fx.HTTPSig("GET", r.Path, e.now.Add(-10*time.Minute), nil) }), status: 401, reasons: r(expired)},
-		{name: "hs/future-beyond-skew", req: on("hs", func(e *env, r *hostsim.Request) { r.Headers = e.fx.HTTPSig("GET", r.Path, e.now.Add(6*time.Second), nil) }), status: 401, reasons: r(notYet)},
+		{name: "hs/too-old", req: on("hs", func(e *env, r *hostsim.Request) {
+			r.Headers = e.fx.HTTPSig("GET", r.Path, e.now.Add(-10*time.Minute), nil)
+		}), status: 401, reasons: r(expired)},
+		{name: "hs/future-beyond-skew", req: on("hs", func(e *env, r *hostsim.Request) {
+			r.Headers = e.fx.HTTPSig("GET", r.Path, e.now.Add(6*time.Second), nil)
+		}), status: 401, reasons: r(notYet)},
 		{name: "hs/expires-passed", req: on("hs", func(e *env, r *hostsim.Request) {
 			r.Headers = e.fx.HTTPSig("GET", r.Path, e.now.Add(-2*time.Second), func(s *token.HTTPSigner) { s.Expires = time.Second })
 		}), status: 401, reasons: r(expired)},
@@ -592,7 +622,9 @@ func attacks() []attack {
 			}
 			return req
 		}, worker: 1, status: 401, reasons: r(replayed)},
-		{name: "hs/oversize", req: on("hs", func(e *env, r *hostsim.Request) { set(r, "signature-input", get(r, "signature-input")+strings.Repeat(";x=1", 3000)) }), status: 401, reasons: r(oversize, malformed)},
+		{name: "hs/oversize", req: on("hs", func(e *env, r *hostsim.Request) {
+			set(r, "signature-input", get(r, "signature-input")+strings.Repeat(";x=1", 3000))
+		}), status: 401, reasons: r(oversize, malformed)},
 
 		// --- session (callout) ----------------------------------------------
 		{name: "sess/missing", req: on("sess", func(e *env, r *hostsim.Request) { r.Headers = nil }), status: 401, reasons: r(missing)},

@@ -148,6 +148,37 @@ func (s *Scanner) Result(where string, r *hostsim.Result) []Finding {
 	return out
 }
 
+// ResultWith is Result, also looking for extra: values of this one request
+// only (its credentials), which are not worth registering for good.
+func (s *Scanner) ResultWith(where string, r *hostsim.Result, extra []string) []Finding {
+	out := s.Result(where, r)
+	if r == nil {
+		return out
+	}
+	var texts []string
+	for _, l := range r.Logs {
+		texts = append(texts, l.Message)
+	}
+	if r.Outcome == hostsim.OutcomeLocalReply {
+		texts = append(texts, string(r.Body), r.Details)
+		for _, h := range r.Headers {
+			texts = append(texts, h[1])
+		}
+	}
+	for i, v := range extra {
+		if len(v) < MinLen {
+			continue
+		}
+		for _, t := range texts {
+			if strings.Contains(t, v) {
+				out = append(out, Finding{Where: where + " (request credential)", Secret: -(i + 1), Length: len(v)})
+				break
+			}
+		}
+	}
+	return out
+}
+
 // TB is the part of testing.TB the helpers need.
 type TB interface {
 	Helper()
