@@ -196,8 +196,8 @@ func (s *Suite) Cases() []Case {
 	}
 	gj := []struct {
 		scheme, alg string
-		key     crypto.PublicKey
-		method  gjwt.SigningMethod
+		key         crypto.PublicKey
+		method      gjwt.SigningMethod
 	}{
 		{"jwt-eddsa", "EdDSA", w.Ed.Public(), gjwt.SigningMethodEdDSA},
 		{"jwt-es256", "ES256", w.EC.Public(), gjwt.SigningMethodES256},

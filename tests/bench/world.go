@@ -40,6 +40,8 @@ type World struct {
 	EC          *ecdsa.PrivateKey
 	RSA         *rsa.PrivateKey
 	IntroToken  string // the live introspection token
+	PayloadKey  []byte // signed_payload client "reporter"
+	FernetKey   string // authnzerver_key
 	Config      []byte
 }
 
@@ -54,7 +56,12 @@ func randText(n int) string {
 // NewWorld makes the secrets and the configuration.
 func NewWorld() (*World, error) {
 	w := &World{RollingSeed: []byte(randText(32)), M2MSeed: randText(32), Django: []byte(randText(48)),
-		HSSecret: []byte(randText(40)), IntroToken: randText(32)}
+		HSSecret: []byte(randText(40)), IntroToken: randText(32), PayloadKey: []byte(randText(32))}
+	kb := make([]byte, 32)
+	if _, err := rand.Read(kb); err != nil {
+		return nil, err
+	}
+	w.FernetKey = base64.URLEncoding.EncodeToString(kb)
 	var err error
 	if w.APIKey, err = token.NewAPIKey("bench", nil); err != nil {
 		return nil, err
@@ -115,6 +122,9 @@ func (w *World) document() (obj, error) {
 		obj{"name": "hs_hmac", "type": "http_signature", "keys": obj{"partner": obj{"alg": "hmac-sha256", "secret": string(w.HSSecret)}}},
 		obj{"name": "hs_ed", "type": "http_signature", "keys": obj{"edpartner": obj{"alg": "ed25519", "key": edPEM}}},
 		obj{"name": "intro", "type": "introspection", "cluster": "idp", "authority": "idp.bench"},
+		obj{"name": "sp", "type": "signed_payload", "clients": obj{"reporter": obj{"key": string(w.PayloadKey)}}},
+		obj{"name": "az", "type": "authnzerver_key", "fernet_key": w.FernetKey, "issuer": "authnzerver",
+			"api_version": 1, "audiences": []string{Audience}, "ttl_seconds": 3600},
 	}
 	rule := func(name string, extra obj) obj {
 		r := obj{"name": name, "paths": []any{obj{"prefix": "/" + name}}}
@@ -138,6 +148,8 @@ func (w *World) document() (obj, error) {
 		rule("hsh", anyOf("hs_hmac")),
 		rule("hse", anyOf("hs_ed")),
 		rule("intro", anyOf("intro")),
+		rule("sp", anyOf("sp")),
+		rule("az", anyOf("az")),
 	}
 	return obj{"providers": providers, "rules": rules,
 		"replay": obj{"max_entries": ReplayMaxEntries, "shards": 64}}, nil
@@ -221,6 +233,19 @@ func (w *World) httpSigReq(path, keyID string, key any, nonce bool, now time.Tim
 		r.Headers = append(r.Headers, [2]string{strings.ToLower(name), hr.Header.Get(name)})
 	}
 	return r
+}
+
+func (w *World) payloadReq() hostsim.Request {
+	return req("/sp/x", [2]string{"x-signed-payload", token.BottleshipSign(`{"report":"daily"}`, w.PayloadKey)})
+}
+
+func (w *World) authnzReq(now time.Time) hostsim.Request {
+	k := token.AuthnzerverKey{Issuer: "authnzerver", Version: 1, UserID: 42, Role: "staff", Audience: Audience,
+		Subject: "all", IPAddress: clientIP, IssuedAt: now.Add(-time.Minute), NotBefore: now.Add(-time.Minute),
+		Expires: now.Add(time.Hour)}
+	s, err := token.AuthnzerverAPIKey(w.FernetKey, k, now, nil)
+	must(err)
+	return req("/az/x", [2]string{"authorization", "Bearer " + s})
 }
 
 func (w *World) introReq() hostsim.Request {
