@@ -538,3 +538,21 @@ func TestLocalReplyFromResponsePath(t *testing.T) {
 		t.Fatalf("response_headers ran %d times: %q", n, messages(res.Logs))
 	}
 }
+
+// TestPausedWithTicksEnds: a paused stream on a plugin with a ticker must
+// not wait forever; after Envoy's stream idle timeout it is paused_forever,
+// and the ticks due meanwhile were delivered.
+func TestPausedWithTicksEnds(t *testing.T) {
+	h, p := start(t, cfg(), hostsim.PluginConfig{Configuration: []byte("tick=60000")})
+	before := h.Now()
+	res := p.Worker(0).HTTP(context.Background(), hostsim.Request{Headers: [][2]string{{"x-op", "pause"}}})
+	if res.Outcome != hostsim.OutcomePausedForever {
+		t.Fatalf("outcome %s", res.Outcome)
+	}
+	if got := h.Now().Sub(before); got != hostsim.StreamIdleTimeout {
+		t.Fatalf("clock moved %v, want %v", got, hostsim.StreamIdleTimeout)
+	}
+	if m, _ := h.Metric("ticks"); m.Value != 5 {
+		t.Fatalf("ticks while paused: %d, want 5", m.Value)
+	}
+}

@@ -30,6 +30,11 @@ type Request struct {
 	UpstreamHandler http.Handler
 }
 
+// StreamIdleTimeout is Envoy's default stream_idle_timeout: how long the
+// driver lets test-clock time pass for a paused stream (delivering ticks
+// and callout responses) before it reports OutcomePausedForever.
+const StreamIdleTimeout = 5 * time.Minute
+
 // Outcome says what happened to a request.
 type Outcome string
 
@@ -429,9 +434,13 @@ func (s *Stream) afterResponse(a Action, headers bool) {
 // It returns true when the stream is finished (res is filled).
 func (s *Stream) wait(ctx context.Context, res *Result, paused *bool) bool {
 	v := s.vm
+	// Envoy resets a stream that sees no activity for stream_idle_timeout;
+	// waiting longer (e.g. on a periodic tick that never resumes it) would
+	// never end.
+	deadline := v.host.nowNanos() + int64(StreamIdleTimeout)
 	for *paused && !s.finishedEarly() {
 		at, ok := v.nextDue()
-		if !ok {
+		if !ok || at > deadline {
 			break
 		}
 		v.host.setClock(at)

@@ -238,15 +238,17 @@ func (s *Stream) SendResponseTrailers(ctx context.Context, trailers [][2]string)
 
 // RunPending delivers this VM's pending events in time order (callout
 // responses, ticks, queue notifications), advancing the test clock, until
-// the stream is no longer paused or nothing is left. Body chunks held while
+// the stream is no longer paused, nothing is left, or StreamIdleTimeout of
+// test-clock time has passed. Body chunks held while
 // the plugin was paused in headers are delivered once it resumes.
 func (s *Stream) RunPending(ctx context.Context) {
 	v := s.vm
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	deadline := v.host.nowNanos() + int64(StreamIdleTimeout)
 	for (s.reqPaused || s.respPaused) && s.usable() && !s.finishedEarly() {
 		at, ok := v.nextDue()
-		if !ok {
+		if !ok || at > deadline {
 			break
 		}
 		v.host.setClock(at)
