@@ -11,6 +11,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tokengate/tokengate/hostsim"
+	"github.com/tokengate/tokengate/plugin/config"
+	"github.com/tokengate/tokengate/plugin/provider"
+	"github.com/tokengate/tokengate/plugin/provider/conf"
 )
 
 func newExplain() *cobra.Command {
@@ -61,9 +64,10 @@ from this process's environment or --env.`,
 				return err
 			}
 			defer g.Close(ctx)
+			asks := ruleProviders(cfg, env)
 			for i := 1; i <= repeat; i++ {
 				res, dec := g.do(ctx, req, when)
-				explainResult(cmd.OutOrStdout(), i, req, res, dec)
+				explainResult(cmd.OutOrStdout(), i, req, res, dec, asks)
 			}
 			return nil
 		},
@@ -168,7 +172,24 @@ func hasHeader(h [][2]string, name string) bool {
 	return false
 }
 
-func explainResult(w io.Writer, n int, req hostsim.Request, res *hostsim.Result, dec *decision) {
+// ruleProviders maps each rule name to its providers, "name (type)", from
+// the configuration parsed natively with the plugin's own parser (the
+// module already accepted it, so this cannot disagree about validity).
+func ruleProviders(cfg []byte, env map[string]string) map[string][]string {
+	c, _, err := config.Parse(cfg, conf.MapEnv(env), provider.Deps{Shared: &provider.MemSharedData{}})
+	if err != nil {
+		return nil
+	}
+	out := map[string][]string{}
+	for _, r := range c.Policy.Rules() {
+		for _, p := range r.Providers() {
+			out[r.Name] = append(out[r.Name], p.Name()+" ("+p.Kind()+")")
+		}
+	}
+	return out
+}
+
+func explainResult(w io.Writer, n int, req hostsim.Request, res *hostsim.Result, dec *decision, asks map[string][]string) {
 	fmt.Fprintf(w, "request %d: %s http://%s%s\n", n, req.Method, req.Authority, req.Path)
 	switch {
 	case res.Outcome == hostsim.OutcomeForwarded && dec != nil && dec.Outcome == "shadow_denied":
@@ -181,7 +202,14 @@ func explainResult(w io.Writer, n int, req hostsim.Request, res *hostsim.Result,
 		fmt.Fprintf(w, "  decision: %s\n", res.Outcome)
 	}
 	if dec != nil {
-		fmt.Fprintf(w, "  rule:     %s\n  provider: %s\n  reason:   %s\n", dec.Rule, dec.Provider, dec.Reason)
+		prov := dec.Provider
+		if prov == "_none" {
+			prov = "- (the plugin names none for this reason)"
+		}
+		fmt.Fprintf(w, "  rule:     %s\n  provider: %s\n  reason:   %s\n", dec.Rule, prov, dec.Reason)
+		if a := asks[dec.Rule]; len(a) > 0 {
+			fmt.Fprintf(w, "  rule asks: %s\n", strings.Join(a, ", "))
+		}
 	} else {
 		fmt.Fprintf(w, "  rule:     (the plugin counted no decision)\n")
 	}
@@ -205,4 +233,3 @@ func explainResult(w io.Writer, n int, req hostsim.Request, res *hostsim.Result,
 		fmt.Fprintf(w, "  reply body: %s\n", strings.TrimSpace(string(res.Response.Body)))
 	}
 }
-

@@ -16,23 +16,26 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
 )
 
-func main() { os.Exit(run(os.Args[1:])) }
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 // run executes the command line and returns the exit code: 0 success, 1 a
-// failure (or a refused configuration), 2 bad usage.
-func run(args []string) int {
+// failure (or a refused configuration).
+func run(args []string, stdout, stderr io.Writer) int {
 	root := newRoot()
 	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
 	if err := root.Execute(); err != nil {
-		if _, ok := err.(exitError); ok {
-			return int(err.(exitError))
+		if code, ok := err.(exitError); ok {
+			return int(code)
 		}
-		fmt.Fprintln(os.Stderr, "tokengate:", err)
+		fmt.Fprintln(stderr, "tokengate:", err)
 		return 1
 	}
 	return 0

@@ -173,8 +173,8 @@ func mintM2M() *cobra.Command {
 	var c token.M2MConfig
 	var seed, header, clientHeader, client string
 	cmd := &cobra.Command{
-		Use:   "m2m-code",
-		Short: "A Maskime/m2m_token code (weak; for rolling_code providers in mode m2m_token)",
+		Use:     "m2m-code",
+		Short:   "A Maskime/m2m_token code (weak; for rolling_code providers in mode m2m_token)",
 		Example: `  tokengate mint m2m-code --seed env:REPORTER_SEED --client reporter --client-header x-client`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -231,8 +231,8 @@ func mintScoped() *cobra.Command {
 	var endpoints []string
 	var sha1 bool
 	cmd := &cobra.Command{
-		Use:   "scoped-token",
-		Short: "A Django-signed temporary scoped token (drf-tmp-scoped-token)",
+		Use:     "scoped-token",
+		Short:   "A Django-signed temporary scoped token (drf-tmp-scoped-token)",
 		Example: `  tokengate mint scoped-token --secret-key env:DJANGO_SECRET_KEY --user 7 --max-age 300 --endpoint GET:/exports`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
