@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -236,6 +237,9 @@ func (v *VM) http(ctx context.Context, p *Plugin, req Request) *Result {
 	s := v.newStream(p.rootOn(v), req)
 	s.run(ctx, res)
 	v.runDue(ctx, v.host.nowNanos())
+	if v.failed && res.Trap == "" {
+		res.Trap = v.trap // trapped after the outcome was settled (e.g. in on_log)
+	}
 	return res
 }
 
@@ -500,7 +504,7 @@ func (s *Stream) stopped(ctx context.Context, res *Result) bool {
 		r := s.reply
 		s.inReplyPath = true
 		s.reqHeadersAvail, s.reqBodyAvail, s.reqTrailersAvail = false, false, false
-		hdrs := replyHeaders(r)
+		hdrs := replyHeaders(r, s.isGRPC())
 		res.Outcome, res.Status, res.Details, res.GRPCStatus = OutcomeLocalReply, r.status, r.details, r.grpcStatus
 		res.Headers = append([][2]string{{":status", strconv.Itoa(r.status)}}, hdrs...)
 		res.Body = append([]byte(nil), r.body...)
@@ -518,7 +522,7 @@ func (s *Stream) stopped(ctx context.Context, res *Result) bool {
 
 // replyHeaders are the plugin's headers plus what Envoy adds to a local
 // reply with a body.
-func replyHeaders(r *localReply) [][2]string {
+func replyHeaders(r *localReply, grpc bool) [][2]string {
 	h := append([][2]string(nil), r.headers...)
 	if len(r.body) > 0 {
 		h = append(h, [2]string{"content-length", strconv.Itoa(len(r.body))})
@@ -532,10 +536,21 @@ func replyHeaders(r *localReply) [][2]string {
 			h = append(h, [2]string{"content-type", "text/plain"})
 		}
 	}
-	if r.grpcStatus >= 0 {
+	// Envoy uses grpc_status only when the request is a gRPC one.
+	if r.grpcStatus >= 0 && grpc {
 		h = append(h, [2]string{"grpc-status", strconv.Itoa(r.grpcStatus)})
 	}
 	return h
+}
+
+// isGRPC reports whether the request is gRPC (content-type application/grpc…).
+func (s *Stream) isGRPC() bool {
+	for _, kv := range s.reqHeaders {
+		if kv[0] == "content-type" && strings.HasPrefix(kv[1], "application/grpc") {
+			return true
+		}
+	}
+	return false
 }
 
 // complete ends the stream: on_log, on_done, on_delete (Envoy's order).
