@@ -14,9 +14,10 @@
 //
 // A wasm VM is single-threaded, so each request takes one worker VM from a
 // pool (Options.Workers, default 1) and holds it until the plugin is done:
-// concurrent requests wait for a free VM. Before each request the test
-// clock is moved to the real time, which also delivers the plugin's due
-// ticks. The request as the plugin sees it: :method, :path (path and
+// concurrent requests wait for a free VM. hostsim's test clock follows the
+// real time: a background loop moves it every Options.ClockInterval and
+// each request moves it first, so the plugin's ticks arrive close to when
+// Envoy would deliver them. The request as the plugin sees it: :method, :path (path and
 // query), :authority (Host), :scheme (https over TLS), then the headers
 // lower-cased in sorted order (Go's server does not keep the wire order),
 // hop-by-hop headers removed; the source address is the TCP peer and the
@@ -86,6 +87,9 @@ type Options struct {
 	MaxRequestBytes int64
 	// CalloutTimeout bounds one callout to a real cluster (default 5 s).
 	CalloutTimeout time.Duration
+	// ClockInterval is how often the clock loop moves hostsim's clock to
+	// the real time, delivering due ticks (default 100 ms).
+	ClockInterval time.Duration
 	// Transport carries upstream and cluster traffic (default
 	// http.DefaultTransport).
 	Transport http.RoundTripper
@@ -106,6 +110,8 @@ type Server struct {
 	maxBody  int64
 	logger   *log.Logger
 	clockMu  sync.Mutex
+	stop     chan struct{}
+	stopped  chan struct{}
 }
 
 // New loads wasm, starts the plugin with o.Workers worker VMs and returns
@@ -127,6 +133,9 @@ func New(ctx context.Context, wasm []byte, o Options) (*Server, error) {
 	}
 	if o.CalloutTimeout <= 0 {
 		o.CalloutTimeout = 5 * time.Second
+	}
+	if o.ClockInterval <= 0 {
+		o.ClockInterval = 100 * time.Millisecond
 	}
 	if o.Transport == nil {
 		o.Transport = http.DefaultTransport
@@ -172,13 +181,36 @@ func New(ctx context.Context, wasm []byte, o Options) (*Server, error) {
 		Rewrite:      func(*httputil.ProxyRequest) {}, // set per request in forward
 		ErrorHandler: upstreamError,
 	}
+	s.stop, s.stopped = make(chan struct{}), make(chan struct{})
+	go s.clockLoop(o.ClockInterval)
 	return s, nil
 }
+
+// clockLoop keeps the test clock on the real time between requests.
+func (s *Server) clockLoop(every time.Duration) {
+	defer close(s.stopped)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.syncClock()
+		}
+	}
+}
+
+// Host is the simulated Envoy behind the server, for metrics, shared data
+// and logs (tests, admin pages).
+func (s *Server) Host() *hostsim.Host { return s.host }
 
 // Close stops the plugin (proxy_on_done on every worker) and releases the
 // VMs. Requests still running finish first. Call it once, after the HTTP
 // server stopped sending requests.
 func (s *Server) Close(ctx context.Context) error {
+	close(s.stop)
+	<-s.stopped
 	for range cap(s.pool) {
 		<-s.pool // wait for every VM to be idle
 	}

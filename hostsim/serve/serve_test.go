@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 
@@ -374,6 +375,32 @@ func TestLogHasNoHeaderValues(t *testing.T) {
 	for _, secret := range []string{"query-secret", "header-secret"} {
 		if strings.Contains(out, secret) {
 			t.Fatalf("log leaks %s:\n%s", secret, out)
+		}
+	}
+}
+
+// TestTicksFollowRealTime: with no requests at all, the plugin's ticks
+// (period 20 ms) are delivered as real time passes.
+func TestTicksFollowRealTime(t *testing.T) {
+	wasm, err := testguest.Wasm()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	srv, err := serve.New(ctx, wasm, serve.Options{Upstream: "http://127.0.0.1:1", PluginConfig: []byte("tick=20"),
+		ClockInterval: 10 * time.Millisecond, Profile: hostsim.ProfileEnvoyCurrent,
+		Config: hostsim.Config{}.WithCompilationCache(cache)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close(ctx)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if m, ok := srv.Host().Metric("ticks"); ok && m.Value >= 3 {
+			return
+		}
+		if time.Now().After(deadline) {
+			m, _ := srv.Host().Metric("ticks")
+			t.Fatalf("only %d ticks delivered", m.Value)
 		}
 	}
 }
