@@ -89,6 +89,7 @@ type Config struct {
 	random     io.Reader
 	transcript bool
 	cache      wazero.CompilationCache
+	logLimit   int
 }
 
 func (c Config) clone() Config {
@@ -170,6 +171,11 @@ const (
 	// freshly started VM; inside the backoff it behaves like FailClosed.
 	FailReload
 )
+
+// WithLogLimit keeps only the last n records in Host.Logs (0, the
+// default, keeps all), for long runs such as soak tests. Per-request logs in
+// Result.Logs are not affected.
+func (c Config) WithLogLimit(n int) Config { n2 := c.clone(); n2.logLimit = n; return n2 }
 
 // WithCompilationCache shares compiled code between Hosts (e.g. across the
 // tests of a package), which saves most of New's cost for large modules.

@@ -444,11 +444,35 @@ func (h *Host) removeVM(v *VM) {
 }
 
 // Logs returns every log record the proxy kept so far (after level
-// filtering), from every VM, in order.
+// filtering), from every VM, in order (the last Config.WithLogLimit ones
+// when a limit is set).
 func (h *Host) Logs() []LogEntry {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return append([]LogEntry(nil), h.logs...)
+	logs := h.logs
+	if n := h.cfg.logLimit; n > 0 && len(logs) > n {
+		logs = logs[len(logs)-n:]
+	}
+	return append([]LogEntry(nil), logs...)
+}
+
+// TakeLogs returns the kept log records and forgets them.
+func (h *Host) TakeLogs() []LogEntry {
+	logs := h.Logs()
+	h.mu.Lock()
+	h.logs = nil
+	h.mu.Unlock()
+	return logs
+}
+
+func (h *Host) addLog(e LogEntry) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.logs = append(h.logs, e)
+	// Trim in batches so a limit costs amortised O(1) per record.
+	if n := h.cfg.logLimit; n > 0 && len(h.logs) >= 2*n {
+		h.logs = append([]LogEntry(nil), h.logs[len(h.logs)-n:]...)
+	}
 }
 
 // LogEntry is one record on Envoy's wasm logger.

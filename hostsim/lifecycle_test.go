@@ -556,3 +556,18 @@ func TestPausedWithTicksEnds(t *testing.T) {
 		t.Fatalf("ticks while paused: %d, want 5", m.Value)
 	}
 }
+
+func TestLogLimit(t *testing.T) {
+	ctx := context.Background()
+	h, p := start(t, cfg().WithLogLimit(3), hostsim.PluginConfig{})
+	for i := 0; i < 5; i++ {
+		p.Worker(0).HTTP(ctx, hostsim.Request{})
+	}
+	logs := h.Logs()
+	if len(logs) != 3 || logs[2].Message != "on_delete 6" {
+		t.Fatalf("kept %q", messages(logs))
+	}
+	if got := h.TakeLogs(); len(got) != 3 || len(h.Logs()) != 0 {
+		t.Fatalf("take: %d, left %d", len(got), len(h.Logs()))
+	}
+}

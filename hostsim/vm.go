@@ -370,9 +370,7 @@ func (v *VM) log(level LogLevel, msg string) {
 	if v.capture != nil {
 		*v.capture = append(*v.capture, e)
 	}
-	v.host.mu.Lock()
-	v.host.logs = append(v.host.logs, e)
-	v.host.mu.Unlock()
+	v.host.addLog(e)
 }
 
 // envoy.Host implementation for the WASI stubs.
