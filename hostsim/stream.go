@@ -108,8 +108,12 @@ type Result struct {
 type Action uint32
 
 const (
+	// ActionContinue: the stream goes on (the plugin returned Continue, or
+	// resumed).
 	ActionContinue Action = 0
-	ActionPause    Action = 1
+	// ActionPause: the stream is held (any stop value, a local reply, a
+	// reset or a trap).
+	ActionPause Action = 1
 )
 
 type localReply struct {
