@@ -571,3 +571,23 @@ func TestLogLimit(t *testing.T) {
 		t.Fatalf("take: %d, left %d", len(got), len(h.Logs()))
 	}
 }
+
+// TestSharedDataPartitionLifetime: data written by the canary survives
+// into the workers (the plugin keeps the partition alive); once the last
+// plugin of a vm_id is stopped and its VMs are gone, the partition is too.
+func TestSharedDataPartitionLifetime(t *testing.T) {
+	ctx := context.Background()
+	h, p := start(t, cfg(), hostsim.PluginConfig{VMID: "v1", Workers: 2})
+	p.Worker(0).HTTP(ctx, hostsim.Request{Headers: [][2]string{{"x-op", "shared-inc"}}})
+	if v, _, ok := h.SharedData("v1", "counter"); !ok || string(v) != "1" {
+		t.Fatalf("counter %q %v", v, ok)
+	}
+	h.SetSharedData("other", "k", []byte("x"))
+	p.Stop(ctx)
+	if _, _, ok := h.SharedData("v1", "counter"); ok {
+		t.Fatal("partition kept after its last plugin stopped")
+	}
+	if _, _, ok := h.SharedData("other", "k"); !ok {
+		t.Fatal("unrelated partition dropped")
+	}
+}

@@ -126,15 +126,28 @@ func (h *Host) StartPlugin(ctx context.Context, pc PluginConfig) (*Plugin, error
 			return h.joinPlugin(ctx, p, owner)
 		}
 	}
+	// Registered from the start: a live plugin keeps its shared-data
+	// partition alive, as Envoy's base VM does while canary and workers come
+	// and go.
+	h.mu.Lock()
+	h.plugins = append(h.plugins, p)
+	h.mu.Unlock()
+	failed := func(err error) (*Plugin, error) {
+		h.mu.Lock()
+		p.stopped = true
+		h.mu.Unlock()
+		h.dropPartitionIfUnused(p.cfg.VMID)
+		return nil, err
+	}
 	base, err := p.newVM(ctx, -2, false)
 	if err != nil {
-		return nil, err
+		return failed(err)
 	}
 	base.close(ctx)
 	if !pc.NoCanary {
 		canary, err := p.newVM(ctx, -1, true)
 		if err != nil {
-			return nil, err
+			return failed(err)
 		}
 		canary.close(ctx) // thrown away without on_done/on_delete
 	}
@@ -144,14 +157,11 @@ func (h *Host) StartPlugin(ctx context.Context, pc PluginConfig) (*Plugin, error
 			for _, w := range p.workers {
 				w.close(ctx)
 			}
-			return nil, err
+			return failed(err)
 		}
 		p.workers = append(p.workers, v)
 		p.roots = append(p.roots, v.root)
 	}
-	h.mu.Lock()
-	h.plugins = append(h.plugins, p)
-	h.mu.Unlock()
 	return p, nil
 }
 

@@ -65,6 +65,25 @@ func (h *Host) SharedDataKeys(vmID string) []string {
 	return keys
 }
 
+// dropPartitionIfUnused forgets the shared data of vmID once no live
+// plugin or VM uses it, as Envoy drops a partition with the last VM of
+// its vm_id (e.g. after a config change that removes every user).
+func (h *Host) dropPartitionIfUnused(vmID string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, p := range h.plugins {
+		if !p.stopped && p.cfg.VMID == vmID {
+			return
+		}
+	}
+	for _, v := range h.vms {
+		if v.plugin.cfg.VMID == vmID {
+			return
+		}
+	}
+	delete(h.shared, vmID)
+}
+
 // ---- queues ----
 
 type queueKey struct{ vmID, name string }

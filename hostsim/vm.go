@@ -252,6 +252,7 @@ func (v *VM) closeLocked(ctx context.Context) {
 	if v.mod != nil {
 		_ = v.mod.Close(ctx)
 	}
+	v.host.dropPartitionIfUnused(v.plugin.cfg.VMID)
 }
 
 // callback calls an exported callback with ctxID as the current context.
