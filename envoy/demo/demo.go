@@ -31,7 +31,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/tokengate/tokengate/hostsim/serve"
@@ -216,23 +215,16 @@ func (r *Running) Close(ctx context.Context) error {
 // request it received, so the identity headers tokengate adds (and the
 // credentials it strips) are visible.
 func Echo(w http.ResponseWriter, r *http.Request) {
-	names := make([]string, 0, len(r.Header))
-	for n := range r.Header {
-		names = append(names, strings.ToLower(n))
-	}
-	sort.Strings(names)
-	headers := make([][2]string, 0, len(names))
-	for _, n := range names {
-		for _, v := range r.Header.Values(n) {
-			headers = append(headers, [2]string{n, v})
-		}
+	headers := make(map[string]string, len(r.Header))
+	for n, v := range r.Header {
+		headers[strings.ToLower(n)] = strings.Join(v, ", ")
 	}
 	out := struct {
-		Upstream string      `json:"upstream"`
-		Method   string      `json:"method"`
-		Path     string      `json:"path"`
-		Host     string      `json:"host"`
-		Headers  [][2]string `json:"headers"`
+		Upstream string            `json:"upstream"`
+		Method   string            `json:"method"`
+		Path     string            `json:"path"`
+		Host     string            `json:"host"`
+		Headers  map[string]string `json:"headers"` // encoding/json sorts the names
 	}{"tokengate demo echo", r.Method, r.URL.RequestURI(), r.Host, headers}
 	w.Header().Set("content-type", "application/json")
 	enc := json.NewEncoder(w)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -19,6 +20,10 @@ type Example struct {
 	Status  int    // what the demo answers
 	Reason  string // the refusal's reason code ("" when allowed)
 	Note    string // one line for people
+	// Fresh, when not empty, is the tokengate mint command (arguments after
+	// "tokengate") that makes a new credential of this kind: the printed
+	// one is short-lived or single use.
+	Fresh   []string
 	Method  string
 	URL     string
 	Headers [][2]string
@@ -80,6 +85,7 @@ func (s *Setup) Examples(base string, now time.Time) ([]Example, error) {
 	}
 	add("rolling_code", true, 200, "", "code of this 30 s window", "GET", "/rolling/invoices",
 		[][2]string{{"x-rolling-code-client", "billing"}, {"x-rolling-code", code}}, "")
+	s.fresh(&out, "mint", "rolling-code", "--seed", "file:"+s.path("tg_demo_rolling_seed"), "--client", "billing")
 	add("rolling_code", false, 401, "bad_signature", "a wrong code", "GET", "/rolling/invoices",
 		[][2]string{{"x-rolling-code-client", "billing"}, {"x-rolling-code", flip(code)}}, "")
 
@@ -89,6 +95,7 @@ func (s *Setup) Examples(base string, now time.Time) ([]Example, error) {
 	}
 	add("m2m_code", true, 200, "", "m2m_token code (single use: a second try is refused as replayed)", "GET", "/m2m/status",
 		[][2]string{{"x-rolling-code-client", "reporter"}, {"x-rolling-code", m2m}}, "")
+	s.fresh(&out, "mint", "m2m-code", "--seed", "file:"+s.path("tg_demo_m2m_seed"), "--client", "reporter")
 	add("m2m_code", false, 401, "bad_signature", "a wrong code", "GET", "/m2m/status",
 		[][2]string{{"x-rolling-code-client", "reporter"}, {"x-rolling-code", flip(m2m)}}, "")
 
@@ -102,6 +109,7 @@ func (s *Setup) Examples(base string, now time.Time) ([]Example, error) {
 	}
 	add("scoped_token", true, 200, "", "Django-signed scoped token for user 7, valid 5 min", "GET", "/scoped/export.csv",
 		[][2]string{{"authorization", "TmpToken " + st}}, "")
+	s.fresh(&out, "mint", "scoped-token", "--secret-key", "file:"+s.path("tg_demo_django_secret"), "--user", "7", "--max-age", "300", "--endpoint", "GET:/scoped")
 	old, e := scoped(7, now.Add(-time.Hour))
 	if fail(e) {
 		return nil, err
@@ -115,6 +123,7 @@ func (s *Setup) Examples(base string, now time.Time) ([]Example, error) {
 	}
 	add("jwt", true, 200, "", "asymmetric-jwt-auth token (20 s, single use)", "GET", "/jwt/jobs",
 		[][2]string{{"authorization", "JWT " + jw}}, "")
+	s.fresh(&out, "mint", "jwt", "--key", s.path("bot.key"), "--username", "bot")
 	_, stranger, _ := ed25519.GenerateKey(rand.Reader)
 	bad, e := (&token.JWTSigner{Key: stranger, Username: "bot"}).Sign(now)
 	if fail(e) {
@@ -133,6 +142,7 @@ func (s *Setup) Examples(base string, now time.Time) ([]Example, error) {
 	}
 	add("jwt_standard", true, 200, "", "standard bearer JWT (10 min)", "GET", "/bearer/orders",
 		[][2]string{{"authorization", "Bearer " + bt}}, "")
+	s.fresh(&out, "mint", "jwt", "--standard", "--key", s.path("bot.key"), "--iss", "tokengate-demo", "--sub", "partner-7", "--aud", "demo-api", "--ttl", "10m", "--scope", "orders:read")
 	bt2, e := bearer("another-api")
 	if fail(e) {
 		return nil, err
@@ -193,6 +203,7 @@ func (s *Setup) Examples(base string, now time.Time) ([]Example, error) {
 		return nil, err
 	}
 	add("http_signature", true, 200, "", "RFC 9421 signature, hmac-sha256 (5 min)", "GET", "/httpsig/orders", h1, "")
+	s.fresh(&out, "mint", "http-signature", "--secret", "file:"+s.path("tg_demo_httpsig_secret"), "--keyid", "partner-hmac", strings.TrimRight(base, "/")+"/httpsig/orders")
 	// Not a body-covering (content-digest) example: that needs a rule with
 	// buffer_body, which hostsim cannot serve yet (see README.md).
 	edSigner := &token.HTTPSigner{KeyID: "bot-ed25519", Key: s.botKey, Nonce: true}
@@ -208,6 +219,13 @@ func (s *Setup) Examples(base string, now time.Time) ([]Example, error) {
 	add("http_signature", false, 401, "bad_signature", "a signature made for another path", "GET", "/httpsig/orders", h3, "")
 	return out, nil
 }
+
+// fresh attaches a mint command to the last example.
+func (s *Setup) fresh(out *[]Example, args ...string) {
+	(*out)[len(*out)-1].Fresh = args
+}
+
+func (s *Setup) path(name string) string { return filepath.Join(s.Dir, name) }
 
 // flip changes the code's first character to the next one of the default
 // alphabet, which makes it wrong.

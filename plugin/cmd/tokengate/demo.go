@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -100,6 +101,13 @@ func printExamples(w io.Writer, s *demo.Setup, base, secrets string) error {
 			verdict = fmt.Sprintf("refused: %d %s", e.Status, e.Reason)
 		}
 		fmt.Fprintf(w, "# %s — %s\n%s\n", verdict, e.Note, e.Curl())
+		if len(e.Fresh) > 0 {
+			q := make([]string, len(e.Fresh))
+			for i, a := range e.Fresh {
+				q[i] = demo.ShellQuote(a)
+			}
+			fmt.Fprintf(w, "#   fresh credential: go run ./plugin/cmd/tokengate %s\n", strings.Join(q, " "))
+		}
 	}
 	fmt.Fprintln(w, "\nserving until interrupted (Ctrl-C)")
 	return nil

@@ -206,3 +206,48 @@ func TestParseCurl(t *testing.T) {
 		})
 	}
 }
+
+// The demo prints a mint command next to each short-lived credential; its
+// output, put in place of the printed credential, passes the module.
+func TestDemoFreshCommandsPass(t *testing.T) {
+	wasm, err := os.ReadFile(wasmPath(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := demoFiles(t)
+	ctx := context.Background()
+	g, err := startGate(ctx, wasm, s.Config, s.Env, nil, time.Now(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close(ctx)
+	examples, err := s.Examples("http://demo.test", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, ex := range examples {
+		if len(ex.Fresh) == 0 {
+			continue
+		}
+		n++
+		t.Run(ex.Kind, func(t *testing.T) {
+			fresh := headerLines(t, cli(t, ex.Fresh...))
+			headers := append([][2]string(nil), fresh...)
+			for _, h := range ex.Headers {
+				if !hasHeader(fresh, h[0]) {
+					headers = append(headers, h)
+				}
+			}
+			path := strings.TrimPrefix(ex.URL, "http://demo.test")
+			res, dec := g.do(ctx, hostsim.Request{Method: ex.Method, Path: path, Authority: "demo.test", Headers: headers,
+				SourceAddress: "127.0.0.1:40000"}, time.Now())
+			if res.Outcome != hostsim.OutcomeForwarded {
+				t.Fatalf("%s %d %s (%+v)\nfrom: tokengate %s", res.Outcome, res.Status, res.Body, dec, strings.Join(ex.Fresh, " "))
+			}
+		})
+	}
+	if n < 5 {
+		t.Fatalf("only %d examples carry a fresh-credential command", n)
+	}
+}
