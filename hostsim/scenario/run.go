@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/tokengate/tokengate/hostsim"
@@ -153,7 +154,12 @@ func Run(ctx context.Context, wasm []byte, s *Scenario, opts Options) (*Result, 
 func requestResult(name string, hr *hostsim.Result) RequestResult {
 	rr := RequestResult{
 		Name: name, Outcome: string(hr.Outcome), Status: hr.Status,
-		Headers: append([][2]string{}, hr.Headers...), Body: string(hr.Body), Logs: []Log{},
+		Headers: make([][2]string, 0, len(hr.Headers)), Body: string(hr.Body), Logs: []Log{},
+	}
+	for _, kv := range hr.Headers {
+		// Envoy's header maps are lower-case; hostsim keeps them so, and
+		// the output format promises it whatever the host did.
+		rr.Headers = append(rr.Headers, [2]string{strings.ToLower(kv[0]), kv[1]})
 	}
 	for _, e := range hr.Logs {
 		rr.Logs = append(rr.Logs, logOf(e))
