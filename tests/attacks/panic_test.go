@@ -6,75 +6,11 @@ import (
 
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/proxytest"
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
-	"github.com/tokengate/tokengate/plugin/config"
 	"github.com/tokengate/tokengate/plugin/filter"
-	"github.com/tokengate/tokengate/plugin/provider"
-	"github.com/tokengate/tokengate/plugin/provider/apikey"
-	"github.com/tokengate/tokengate/plugin/provider/authnz"
 	"github.com/tokengate/tokengate/plugin/provider/conf"
-	"github.com/tokengate/tokengate/plugin/provider/httpsig"
-	"github.com/tokengate/tokengate/plugin/provider/introspect"
-	"github.com/tokengate/tokengate/plugin/provider/iprule"
-	"github.com/tokengate/tokengate/plugin/provider/jwt"
-	"github.com/tokengate/tokengate/plugin/provider/rollingcode"
-	"github.com/tokengate/tokengate/plugin/provider/scopedtoken"
-	"github.com/tokengate/tokengate/plugin/provider/session"
-	"github.com/tokengate/tokengate/plugin/provider/signedpayload"
 	"github.com/tokengate/tokengate/tests/attacks/fixture"
+	"github.com/tokengate/tokengate/tests/attacks/panicky"
 )
-
-// panicValue is what the panicking providers panic with: it looks like a
-// secret, so a log line that printed the panic value would be a leak.
-const panicValue = "panic-value-carrying-a-secret-7c1f0e9a"
-
-// panicky wraps a real provider: Verify panics when the request names it in
-// x-panic, and a callout's Resume panics when x-panic-resume names it.
-type panicky struct{ provider.Provider }
-
-func (p panicky) Verify(r *provider.Request) (provider.Identity, error) {
-	if v, _ := r.Header("x-panic"); v == p.Name() {
-		panic(panicValue)
-	}
-	id, err := p.Provider.Verify(r)
-	if nc, ok := err.(*provider.NeedCallout); ok {
-		if v, _ := r.Header("x-panic-resume"); v == p.Name() {
-			inner := nc.Resume
-			nc.Resume = func(resp *provider.CalloutResponse) (provider.Identity, error) {
-				_, _ = inner, resp
-				panic(panicValue)
-			}
-		}
-	}
-	return id, err
-}
-
-// Strip keeps the wrapped provider's credential stripping.
-func (p panicky) Strip(r *provider.Request, e *provider.Edits) {
-	if s, ok := p.Provider.(provider.Stripper); ok {
-		s.Strip(r, e)
-	}
-}
-
-func wrap(c config.Constructor) config.Constructor {
-	return func(name string, o *conf.Object, d provider.Deps) provider.Provider {
-		p := c(name, o, d)
-		if p == nil {
-			return nil
-		}
-		return panicky{p}
-	}
-}
-
-// panicKinds are the production provider types, each able to panic on demand.
-func panicKinds() map[string]config.Constructor {
-	return map[string]config.Constructor{
-		"api_key": wrap(apikey.FromConfig), "http_signature": wrap(httpsig.FromConfig),
-		"introspection": wrap(introspect.FromConfig), "ip_rule": wrap(iprule.FromConfig),
-		"jwt": wrap(jwt.FromConfig), "rolling_code": wrap(rollingcode.FromConfig),
-		"scoped_token": wrap(scopedtoken.FromConfig), "signed_payload": wrap(signedpayload.FromConfig),
-		"session": wrap(session.FromConfig), "authnzerver_key": wrap(authnz.FromConfig),
-	}
-}
 
 // TestPanicContainmentNative: every provider of the fixture panics on
 // demand inside the filter (natively, under the SDK's proxytest host): the
@@ -97,7 +33,7 @@ func TestPanicContainmentNative(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			opt := proxytest.NewEmulatorOption().WithPluginConfiguration(fx.Config).
 				WithProperty([]string{"source", "address"}, []byte(fixture.ClientIP+":40000")).
-				WithVMContext(filter.NewVMContextWith(filter.Options{Kinds: panicKinds(), Env: conf.MapEnv{},
+				WithVMContext(filter.NewVMContextWith(filter.Options{Kinds: panicky.Kinds(), Env: conf.MapEnv{},
 					Now: func() int64 { return fixture.T0.UnixNano() }}))
 			host, reset := proxytest.NewHostEmulator(opt)
 			defer reset()
@@ -138,7 +74,7 @@ func TestPanicContainmentNative(t *testing.T) {
 				t.Errorf("no critical line names the panic: %q", crit)
 			}
 			for _, l := range all {
-				if strings.Contains(l, panicValue) {
+				if strings.Contains(l, panicky.Value) {
 					t.Errorf("panic value logged: %q", l)
 				}
 				for _, f := range fx.Scan.Text("log", l) {
