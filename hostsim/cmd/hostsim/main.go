@@ -81,3 +81,13 @@ func hostConfig(ctx context.Context) (hostsim.Config, func(), error) {
 	}
 	return hostsim.Config{}.WithCompilationCache(cache), func() { cache.Close(ctx) }, nil
 }
+
+// parseLogLevel maps a level name to the proxy's wasm log level.
+func parseLogLevel(name string) (hostsim.LogLevel, error) {
+	for l := hostsim.LogTrace; l <= hostsim.LogCritical; l++ {
+		if l.String() == name {
+			return l, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown log level %q (trace, debug, info, warn, error, critical)", name)
+}

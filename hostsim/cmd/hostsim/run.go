@@ -13,7 +13,7 @@ import (
 	"github.com/tokengate/tokengate/hostsim/scenario"
 )
 
-const runUsage = `Usage: hostsim run --wasm FILE --scenario FILE [--profile NAME] [--workers N]
+const runUsage = `Usage: hostsim run --wasm FILE --scenario FILE [--profile NAME] [--workers N] [--log-level LEVEL]
 
 Replays a scenario (shared/docs/scenario.md) on the module and prints the
 result JSON on stdout, in a fixed layout: the same run gives the same bytes.
@@ -38,6 +38,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	scenPath := fs.String("scenario", "", "the scenario JSON (`FILE`, - for stdin)")
 	profile := fs.String("profile", "", "Envoy profile `NAME`: envoy-1.32, envoy-1.33 (default), envoy-current, full-wasi")
 	workers := fs.Int("workers", 1, "number of worker VMs (`N`)")
+	logLevel := fs.String("log-level", "trace", "proxy wasm log `LEVEL`; records below it are dropped (Istio runs at warn)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), runUsage)
 		fs.PrintDefaults()
@@ -53,6 +54,10 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if *workers < 1 {
 		return usageError(fs, "--workers must be at least 1")
+	}
+	level, err := parseLogLevel(*logLevel)
+	if err != nil {
+		return usageError(fs, err.Error())
 	}
 	wasm, err := os.ReadFile(*wasmPath)
 	if err != nil {
@@ -76,7 +81,8 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, err)
 	}
 	defer release()
-	res, err := scenario.Run(ctx, wasm, s, scenario.Options{Profile: hostsim.Profile(*profile), Workers: *workers, Config: base})
+	res, err := scenario.Run(ctx, wasm, s, scenario.Options{Profile: hostsim.Profile(*profile), Workers: *workers,
+		Config: base.WithLogLevel(level)})
 	if err != nil {
 		return fail(stderr, err)
 	}

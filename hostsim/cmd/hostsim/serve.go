@@ -19,6 +19,7 @@ import (
 
 const serveUsage = `Usage: hostsim serve --wasm FILE --config FILE --upstream URL [--listen ADDR]
                      [--cluster NAME=URL]... [--env NAME=VALUE]... [--profile NAME] [--workers N]
+                     [--log-level LEVEL] [--failure-policy closed|open|reload]
 
 An HTTP proxy in front of --upstream: every request goes through the plugin
 in a simulated Envoy. Allowed requests are forwarded with the headers and
@@ -67,6 +68,8 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	rootID := fs.String("root-id", "", "root context `ID`")
 	profile := fs.String("profile", "", "Envoy profile `NAME`: envoy-1.32, envoy-1.33 (default), envoy-current, full-wasi")
 	workers := fs.Int("workers", 1, "number of worker VMs (`N`); each runs one request at a time")
+	logLevel := fs.String("log-level", "info", "proxy wasm log `LEVEL`; records below it are dropped (Istio runs at warn)")
+	failure := fs.String("failure-policy", "closed", "after a VM traps: `closed` (503), open (bypass the plugin) or reload (new VM after 1 s)")
 	clusters := &pairsFlag{what: "NAME", m: map[string]string{}}
 	env := &pairsFlag{what: "NAME", m: map[string]string{}}
 	fs.Var(clusters, "cluster", "callout cluster `NAME=URL` (repeatable)")
@@ -87,6 +90,15 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if *workers < 1 {
 		return usageError(fs, "--workers must be at least 1")
 	}
+	level, err := parseLogLevel(*logLevel)
+	if err != nil {
+		return usageError(fs, err.Error())
+	}
+	policy, ok := map[string]hostsim.FailurePolicy{"closed": hostsim.FailClosed, "open": hostsim.FailOpen,
+		"reload": hostsim.FailReload}[*failure]
+	if !ok {
+		return usageError(fs, fmt.Sprintf("unknown failure policy %q (closed, open, reload)", *failure))
+	}
 	wasm, err := os.ReadFile(*wasmPath)
 	if err != nil {
 		return fail(stderr, err)
@@ -104,7 +116,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	srv, err := serve.New(ctx, wasm, serve.Options{
 		Upstream: *upstream, Clusters: clusters.m, PluginConfig: config, VMConfig: []byte(*vmConfig),
 		RootID: *rootID, Env: env.m, Profile: hostsim.Profile(*profile), Workers: *workers, Logger: logger,
-		Config: base,
+		FailurePolicy: policy, Config: base.WithLogLevel(level),
 	})
 	if err != nil {
 		return fail(stderr, err)
