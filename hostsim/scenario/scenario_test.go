@@ -180,6 +180,13 @@ func TestDecode(t *testing.T) {
 					t.Fatalf("config %q", s.PluginConfig)
 				}
 			}},
+		{"plugin_config null is the JSON text null",
+			`{"plugin_config": null}`,
+			func(t *testing.T, s *scenario.Scenario) {
+				if string(s.PluginConfig) != "null" {
+					t.Fatalf("config %q", s.PluginConfig)
+				}
+			}},
 		{"no configuration at all",
 			`{}`,
 			func(t *testing.T, s *scenario.Scenario) {
