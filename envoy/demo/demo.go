@@ -21,17 +21,20 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/subtle"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/tokengate/tokengate/hostsim/serve"
 	"github.com/tokengate/tokengate/plugin/token"
@@ -43,9 +46,12 @@ type Setup struct {
 	Config []byte            // the plugin configuration (secrets/tokengate.json)
 	Env    map[string]string // the VM environment: the TG_DEMO_* secrets
 
-	apiKey  string
-	botKey  ed25519.PrivateKey
-	secrets map[string][]byte
+	apiKey string
+	botKey ed25519.PrivateKey
+	// session and access are the opaque tokens the demo's auth service
+	// knows (a session cookie and an OAuth access token).
+	session, access string
+	secrets         map[string][]byte
 }
 
 // secretSpec is one generated secret: its environment name and how many
@@ -126,6 +132,17 @@ func Load(templatePath, dir string) (*Setup, error) {
 		return nil, err
 	}
 
+	for _, t := range []struct {
+		file string
+		dst  *string
+	}{{"session_token", &s.session}, {"access_token", &s.access}} {
+		v, err := loadOrMake(filepath.Join(dir, t.file), func() ([]byte, error) { return randomText(24) })
+		if err != nil {
+			return nil, err
+		}
+		*t.dst = string(v)
+	}
+
 	key, err := loadOrMake(filepath.Join(dir, "api_key"), func() ([]byte, error) {
 		k, err := token.NewAPIKey("demo", nil)
 		return []byte(k.Key), err
@@ -182,32 +199,85 @@ func randomText(n int) ([]byte, error) {
 type Running struct {
 	Handler  http.Handler
 	Upstream string // the echo upstream's base URL
+	Auth     string // the auth service's base URL (cluster demo_auth)
 	srv      *serve.Server
 	echo     *http.Server
+	auth     *http.Server
 }
 
 // Start runs the plugin in hostsim/serve with the demo configuration in
 // front of a fresh echo upstream on 127.0.0.1.
 func (s *Setup) Start(ctx context.Context, wasm []byte, workers int) (*Running, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	echo, up, err := listen(http.HandlerFunc(Echo))
 	if err != nil {
 		return nil, err
 	}
-	echo := &http.Server{Handler: http.HandlerFunc(Echo)}
-	go func() { _ = echo.Serve(ln) }()
-	up := "http://" + ln.Addr().String()
-	srv, err := serve.New(ctx, wasm, serve.Options{Upstream: up, PluginConfig: s.Config, Env: s.Env, Workers: workers})
+	auth, authURL, err := listen(s.authService())
 	if err != nil {
 		echo.Close()
 		return nil, err
 	}
-	return &Running{Handler: srv, Upstream: up, srv: srv, echo: echo}, nil
+	srv, err := serve.New(ctx, wasm, serve.Options{Upstream: up, PluginConfig: s.Config, Env: s.Env, Workers: workers,
+		Clusters: map[string]string{"demo_auth": authURL}})
+	if err != nil {
+		echo.Close()
+		auth.Close()
+		return nil, err
+	}
+	return &Running{Handler: srv, Upstream: up, Auth: authURL, srv: srv, echo: echo, auth: auth}, nil
 }
 
-// Close stops the plugin and the upstream.
+func listen(h http.Handler) (*http.Server, string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", err
+	}
+	srv := &http.Server{Handler: h}
+	go func() { _ = srv.Serve(ln) }()
+	return srv, "http://" + ln.Addr().String(), nil
+}
+
+// authService is the demo's stand-in for the services behind the session
+// and introspection providers: it knows one session token and one access
+// token, and answers the providers' call-outs (see plugin/provider/session
+// and plugin/provider/introspect for the contracts).
+func (s *Setup) authService() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /tokengate/session", func(w http.ResponseWriter, r *http.Request) {
+		var q struct{ Token string }
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&q); err != nil {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("content-type", "application/json")
+		if subtle.ConstantTimeCompare([]byte(q.Token), []byte(s.session)) != 1 {
+			_, _ = w.Write([]byte(`{"valid":false}`))
+			return
+		}
+		exp := time.Now().Add(time.Hour).Unix()
+		_, _ = fmt.Fprintf(w, `{"valid":true,"subject":"web-user-7","role":"staff","expires_at":%d}`, exp)
+	})
+	mux.HandleFunc("POST /oauth2/introspect", func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("content-type", "application/json")
+		if subtle.ConstantTimeCompare([]byte(r.PostForm.Get("token")), []byte(s.access)) != 1 {
+			_, _ = w.Write([]byte(`{"active":false}`))
+			return
+		}
+		exp := time.Now().Add(time.Hour).Unix()
+		_, _ = fmt.Fprintf(w, `{"active":true,"sub":"svc-7","scope":"orders:read orders:write","exp":%d}`, exp)
+	})
+	return mux
+}
+
+// Close stops the plugin, the upstream and the auth service.
 func (r *Running) Close(ctx context.Context) error {
 	err := r.srv.Close(ctx)
 	r.echo.Close()
+	r.auth.Close()
 	return err
 }
 

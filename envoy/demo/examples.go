@@ -217,6 +217,15 @@ func (s *Setup) Examples(base string, now time.Time) ([]Example, error) {
 		return nil, err
 	}
 	add("http_signature", false, 401, "bad_signature", "a signature made for another path", "GET", "/httpsig/orders", h3, "")
+
+	add("session", true, 200, "", "a session cookie the auth service knows (checked by a call-out)", "GET", "/session/profile",
+		[][2]string{{"cookie", "Token=" + s.session}}, "")
+	add("session", false, 401, "credential_unknown", "a session the auth service does not know", "GET", "/session/profile",
+		[][2]string{{"cookie", "Token=" + flip(s.session)}}, "")
+	add("introspection", true, 200, "", "an opaque access token, RFC 7662 introspection call-out", "GET", "/oauth/orders",
+		[][2]string{{"authorization", "Bearer " + s.access}}, "")
+	add("introspection", false, 401, "credential_unknown", "a token the service says is not active", "GET", "/oauth/orders",
+		[][2]string{{"authorization", "Bearer " + flip(s.access)}}, "")
 	return out, nil
 }
 
