@@ -67,8 +67,11 @@ type Options struct {
 	// Clusters maps cluster names the plugin calls (proxy_http_call) to
 	// base URLs. A cluster not listed is unknown, as in Envoy.
 	Clusters map[string]string
-	// PluginConfig is the plugin configuration (buffer 7), VMConfig the VM
-	// configuration, RootID the root id, Env the VM's environment.
+	// Name is the plugin name (Envoy's plugin_name: log prefix and the
+	// plugin_name property). PluginConfig is the plugin configuration
+	// (buffer 7), VMConfig the VM configuration, RootID the root id, Env
+	// the VM's environment.
+	Name         string
 	PluginConfig []byte
 	VMConfig     []byte
 	RootID       string
@@ -163,7 +166,7 @@ func New(ctx context.Context, wasm []byte, o Options) (*Server, error) {
 		return nil, err
 	}
 	plugin, err := host.StartPlugin(base, hostsim.PluginConfig{
-		Name: "tokengate", RootID: o.RootID, Configuration: o.PluginConfig, VMConfiguration: o.VMConfig,
+		Name: o.Name, RootID: o.RootID, Configuration: o.PluginConfig, VMConfiguration: o.VMConfig,
 		Env: o.Env, Workers: o.Workers, FailurePolicy: o.FailurePolicy,
 	})
 	s := &Server{ctx: base, host: host, plugin: plugin, target: target, maxBody: o.MaxRequestBytes, logger: o.Logger}

@@ -66,6 +66,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	upstream := fs.String("upstream", "", "where allowed requests go (base `URL`)")
 	vmConfig := fs.String("vm-config", "", "VM configuration `STRING`")
 	rootID := fs.String("root-id", "", "root context `ID`")
+	name := fs.String("name", "", "plugin `NAME` (Envoy's plugin_name)")
 	profile := fs.String("profile", "", "Envoy profile `NAME`: envoy-1.32, envoy-1.33 (default), envoy-current, full-wasi")
 	workers := fs.Int("workers", 1, "number of worker VMs (`N`); each runs one request at a time")
 	logLevel := fs.String("log-level", "info", "proxy wasm log `LEVEL`; records below it are dropped (Istio runs at warn)")
@@ -114,7 +115,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	defer release()
 	logger := log.New(stderr, "", log.LstdFlags|log.Lmicroseconds)
 	srv, err := serve.New(ctx, wasm, serve.Options{
-		Upstream: *upstream, Clusters: clusters.m, PluginConfig: config, VMConfig: []byte(*vmConfig),
+		Name: *name, Upstream: *upstream, Clusters: clusters.m, PluginConfig: config, VMConfig: []byte(*vmConfig),
 		RootID: *rootID, Env: env.m, Profile: hostsim.Profile(*profile), Workers: *workers, Logger: logger,
 		FailurePolicy: policy, Config: base.WithLogLevel(level),
 	})
