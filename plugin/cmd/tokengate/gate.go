@@ -6,10 +6,13 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tetratelabs/wazero"
 
 	"github.com/tokengate/tokengate/hostsim"
 )
@@ -38,7 +41,7 @@ func readWasm(path string) ([]byte, error) {
 // and the VM environment env; the test clock starts at start. upstream
 // answers forwarded requests (nil: 200 with an empty body).
 func startGate(ctx context.Context, wasm, cfg []byte, env map[string]string, upstream http.Handler, start time.Time, workers int) (*gate, error) {
-	host, err := hostsim.New(ctx, wasm, hostsim.Config{}.WithStartTime(start))
+	host, err := hostsim.New(ctx, wasm, hostConfig().WithStartTime(start))
 	if err != nil {
 		return nil, err
 	}
@@ -64,6 +67,22 @@ func startGate(ctx context.Context, wasm, cfg []byte, env map[string]string, ups
 }
 
 func (g *gate) Close(ctx context.Context) { g.host.Close(ctx) }
+
+// hostConfig is hostsim's default (Envoy 1.33–1.39, what fleets run) with
+// wazero's compiled code cached on disk, so explain does not compile the
+// module again on every run. Without a usable cache directory it compiles.
+func hostConfig() hostsim.Config {
+	cfg := hostsim.Config{}
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return cfg
+	}
+	cache, err := wazero.NewCompilationCacheWithDir(filepath.Join(dir, "tokengate", "wazero"))
+	if err != nil {
+		return cfg
+	}
+	return cfg.WithCompilationCache(cache)
+}
 
 // decision is what the plugin's request counter says about one request.
 type decision struct {

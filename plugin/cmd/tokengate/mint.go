@@ -83,7 +83,9 @@ func newMint() *cobra.Command {
 		Use:   "mint <kind>",
 		Short: "Print a fresh credential, as the headers to send",
 		Long: "mint prints a credential as the header lines a client sends (--raw: the value alone).\n" +
-			"Time-based credentials are minted for now (--at to choose the instant).\n\nKinds:\n" + list.String(),
+			"Time-based credentials are minted for now (--at to choose the instant).\n\nKinds:\n" + list.String() +
+			"\nsession and introspection tokens are opaque and issued by their services, so there is nothing to mint;\n" +
+			"ip_rule checks the client address.",
 		Example: `  tokengate mint rolling-code --seed env:BILLING_SEED --client billing
   tokengate mint jwt --key bot.key --username bot
   tokengate mint http-signature --secret env:PARTNER_HMAC --keyid partner -X POST -d '{"n":1}' http://api.example.test/orders
