@@ -166,9 +166,29 @@ func TestExplainNamesRuleProviderAndReason(t *testing.T) {
 
 func TestExplainFailsWithoutModule(t *testing.T) {
 	var out, errb bytes.Buffer
-	code := run([]string{"explain", "--wasm", filepath.Join(t.TempDir(), "none.wasm"), "--config", "x.json", "--", "http://h/"}, &out, &errb)
+	cfg := filepath.Join(t.TempDir(), "c.json")
+	os.WriteFile(cfg, []byte(`{}`), 0o644)
+	code := run([]string{"explain", "--wasm", filepath.Join(t.TempDir(), "none.wasm"), "--config", cfg, "--", "http://h/"}, &out, &errb)
+	if code == 0 || !strings.Contains(errb.String(), "run make wasm") {
+		t.Fatalf("exit %d, stderr %q; want a 'run make wasm' hint", code, errb.String())
+	}
+}
+
+// A configuration the module refuses is reported with the module's own
+// start-up messages.
+func TestExplainReportsRefusedConfiguration(t *testing.T) {
+	wp := wasmPath(t)
+	cfg := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(cfg, []byte(`{"rules":[{"name":"a","any_of":["nope"]}]}`), 0o644)
+	var out, errb bytes.Buffer
+	code := run([]string{"explain", "--wasm", wp, "--config", cfg, "--", "http://h/"}, &out, &errb)
 	if code == 0 {
-		t.Fatal("explain succeeded without a module")
+		t.Fatal("explain ran with a refused configuration")
+	}
+	for _, w := range []string{"the plugin refused to start", "refusing to start", `rules[0].any_of[0]: unknown provider "nope"`} {
+		if !strings.Contains(errb.String(), w) {
+			t.Errorf("stderr lacks %q:\n%s", w, errb.String())
+		}
 	}
 }
 
