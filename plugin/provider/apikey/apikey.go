@@ -187,7 +187,7 @@ func readKey(k *conf.Object, d provider.Deps) *entry {
 	h := k.RequiredString("hash")
 	if h != "" {
 		if !parseHash(h, &e.hash) {
-			k.Fail("hash", `must be "sha256:" followed by 64 hex digits (see tokengate apikey)`)
+			k.Fail("hash", `must be "sha256:" followed by 64 hex digits (make keys with: tokengate apikey new ID)`)
 		}
 	}
 	e.subject = k.RequiredString("subject")
