@@ -1,6 +1,11 @@
 package token
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -68,5 +73,25 @@ func TestRollingCredentialErrorStopsTheRequest(t *testing.T) {
 	req, _ := http.NewRequest("GET", "http://example.test/", nil)
 	if _, err := tr.RoundTrip(req); err == nil {
 		t.Fatal("want an error for an empty seed")
+	}
+}
+
+func TestPublicJWKECPoint(t *testing.T) {
+	for _, curve := range []elliptic.Curve{elliptic.P256(), elliptic.P384()} {
+		k, _ := ecdsa.GenerateKey(curve, rand.Reader)
+		jwk, err := PublicJWK(&k.PublicKey, "kid-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v struct{ Crv, X, Y, Kid string }
+		if err := json.Unmarshal([]byte(jwk), &v); err != nil {
+			t.Fatal(err)
+		}
+		x, _ := base64.RawURLEncoding.DecodeString(v.X)
+		y, _ := base64.RawURLEncoding.DecodeString(v.Y)
+		back, err := ecdsa.ParseUncompressedPublicKey(curve, append(append([]byte{4}, x...), y...))
+		if err != nil || !back.Equal(&k.PublicKey) || v.Crv != curve.Params().Name || v.Kid != "kid-1" {
+			t.Fatalf("%s: %v %s", curve.Params().Name, err, jwk)
+		}
 	}
 }

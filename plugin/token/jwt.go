@@ -222,10 +222,14 @@ func PublicJWK(pub crypto.PublicKey, kid string) (string, error) {
 	case ed25519.PublicKey:
 		b.WriteString(`"kty":"OKP","crv":"Ed25519","alg":"EdDSA","x":"` + b64(k) + `"`)
 	case *ecdsa.PublicKey:
-		size := (k.Curve.Params().BitSize + 7) / 8
-		x, y := make([]byte, size), make([]byte, size)
-		k.X.FillBytes(x)
-		k.Y.FillBytes(y)
+		// Bytes is the uncompressed point 0x04 || X || Y, each coordinate
+		// padded to the curve's size, as a JWK wants them.
+		pt, err := k.Bytes()
+		if err != nil {
+			return "", err
+		}
+		size := (len(pt) - 1) / 2
+		x, y := pt[1:1+size], pt[1+size:]
 		crv, alg := "P-256", "ES256"
 		if k.Curve == elliptic.P384() {
 			crv, alg = "P-384", "ES384"

@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,11 +44,6 @@ func loadVectors(t *testing.T, name string) vectorFile {
 		t.Fatal(err)
 	}
 	return v
-}
-
-func unixFloat(f float64) time.Time {
-	sec, frac := math.Modf(f)
-	return time.Unix(int64(sec), int64(math.Round(frac*1e6))*1000)
 }
 
 func TestM2MCodeMatchesReferenceGenerator(t *testing.T) {
