@@ -268,8 +268,8 @@ func TestAuthnzerverAPIKeyMatchesReference(t *testing.T) {
 		pt = pt[:len(pt)-int(pt[len(pt)-1])]
 		var claims struct {
 			Iss, Rol, Aud, Sub, Ipa, Tkn, Iat, Nbf, Exp string
-			Ver                                       int
-			UID                                       int64
+			Ver                                         int
+			UID                                         int64
 		}
 		if err := json.Unmarshal(pt, &claims); err != nil {
 			t.Fatal(err)
