@@ -22,7 +22,8 @@ var (
 	errLEBOverflow = fmt.Errorf("%w: LEB128 number too long", ErrMalformed)
 )
 
-// at describes where in the module an error happened.
+// malformed and unsupported build errors of each category; where names the
+// place in the module.
 func malformed(where string, format string, args ...any) error {
 	return fmt.Errorf("%w: %s: %s", ErrMalformed, where, fmt.Sprintf(format, args...))
 }

@@ -44,13 +44,6 @@ type section struct {
 	raw       []byte // id + size + payload, as read (aliases the input)
 }
 
-func (s *section) where() string {
-	if s.id == secCustom {
-		return "custom section " + quote(s.name)
-	}
-	return sectionNames[s.id] + " section"
-}
-
 // readSections splits a binary into sections and checks their order. It
 // does not look inside non-custom payloads.
 func readSections(b []byte) ([]*section, error) {
