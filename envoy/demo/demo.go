@@ -155,6 +155,15 @@ func Load(templatePath, dir string) (*Setup, error) {
 	if err := os.WriteFile(filepath.Join(dir, "tokengate.json"), s.Config, 0o644); err != nil {
 		return nil, err
 	}
+	// The VM environment as one JSON object, for
+	// tokengate explain/config check --env-file.
+	env, err := json.MarshalIndent(s.Env, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "vm_env.json"), env, 0o600); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

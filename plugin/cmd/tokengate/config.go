@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -19,7 +20,7 @@ func newConfig() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	var envs []string
+	var envs, envFiles []string
 	check := &cobra.Command{
 		Use:   "check FILE",
 		Short: "Validate a configuration with the plugin's own parser",
@@ -29,14 +30,15 @@ written as {"env": "NAME"} are read from this process's environment (or --env);
 their values are never printed. Exit status 1 when the plugin would refuse to start.`,
 		Example: `  tokengate config check envoy/demo/tokengate.json
   TG_BILLING_SEED=... tokengate config check cfg.json
-  tokengate config check --env TG_BILLING_SEED=0123456789abcdef0123 cfg.json`,
+  tokengate config check --env TG_BILLING_SEED=0123456789abcdef0123 cfg.json
+  tokengate config check --env-file envoy/demo/secrets/vm_env.json envoy/demo/secrets/tokengate.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			data, err := os.ReadFile(args[0])
 			if err != nil {
 				return err
 			}
-			env, err := processEnv(envs)
+			env, err := processEnv(envs, envFiles)
 			if err != nil {
 				return err
 			}
@@ -57,6 +59,7 @@ their values are never printed. Exit status 1 when the plugin would refuse to st
 		},
 	}
 	check.Flags().StringArrayVar(&envs, "env", nil, "NAME=VALUE for {\"env\": NAME} secrets (repeatable)")
+	check.Flags().StringArrayVar(&envFiles, "env-file", nil, `JSON object {"NAME": "value"} of secrets (repeatable; the demo writes secrets/vm_env.json)`)
 	cmd.AddCommand(check)
 	return cmd
 }
@@ -67,12 +70,26 @@ func checkConfig(data []byte, env map[string]string) ([]string, error) {
 	return warnings, err
 }
 
-// processEnv is this process's environment plus NAME=VALUE overrides; it
-// stands in for the VM environment Envoy would give the plugin.
-func processEnv(overrides []string) (map[string]string, error) {
+// processEnv is this process's environment, then the JSON objects of
+// envFiles ({"NAME": "value"}), then NAME=VALUE overrides; it stands in for
+// the VM environment Envoy would give the plugin.
+func processEnv(overrides, envFiles []string) (map[string]string, error) {
 	env := map[string]string{}
 	for _, kv := range os.Environ() {
 		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	for _, f := range envFiles {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		var m map[string]string
+		if err := json.Unmarshal(data, &m); err != nil {
+			return nil, fmt.Errorf("--env-file %s: want a JSON object of strings", f)
+		}
+		for k, v := range m {
 			env[k] = v
 		}
 	}

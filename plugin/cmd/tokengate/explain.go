@@ -18,7 +18,7 @@ import (
 
 func newExplain() *cobra.Command {
 	var cfgPath, wasmPath, at, source string
-	var envs []string
+	var envs, envFiles []string
 	var repeat int
 	cmd := &cobra.Command{
 		Use:   "explain --config FILE [--wasm MODULE] -- [curl] [-X METHOD] [-H 'Name: value']... [-d BODY] URL",
@@ -31,8 +31,10 @@ leaves the machine; the upstream is simulated and answers 200.
 
 --repeat sends the request several times (rate limits, single-use credentials);
 --at moves the plugin's clock (expiry). Secrets written as {"env": "NAME"} come
-from this process's environment or --env.`,
+from this process's environment, --env-file or --env.`,
 		Example: `  tokengate explain --config cfg.json -- curl -H "x-api-key: $KEY" http://api.example.test/api/orders
+  tokengate explain --config envoy/demo/secrets/tokengate.json --env-file envoy/demo/secrets/vm_env.json \
+      -- curl http://127.0.0.1:8080/apikey/orders
   tokengate explain --config cfg.json --repeat 3 -- -H "x-api-key: $KEY" http://api.example.test/api/orders
   tokengate explain --config cfg.json --at 2030-01-01T00:00:00Z -- -H "$(tokengate mint jwt --key bot.key --username bot)" http://h/jwt`,
 		Args: cobra.MinimumNArgs(1),
@@ -50,7 +52,7 @@ from this process's environment or --env.`,
 			if err != nil {
 				return err
 			}
-			env, err := processEnv(envs)
+			env, err := processEnv(envs, envFiles)
 			if err != nil {
 				return err
 			}
@@ -76,6 +78,7 @@ from this process's environment or --env.`,
 	f.StringVar(&cfgPath, "config", "", "plugin configuration (JSON)")
 	f.StringVar(&wasmPath, "wasm", "build/tokengate.wasm", "the built module")
 	f.StringArrayVar(&envs, "env", nil, "NAME=VALUE for the VM environment (repeatable)")
+	f.StringArrayVar(&envFiles, "env-file", nil, `JSON object {"NAME": "value"} for the VM environment (repeatable)`)
 	f.StringVar(&at, "at", "", "the plugin's clock (RFC 3339 or unix seconds; default now)")
 	f.StringVar(&source, "source", "127.0.0.1:50000", "client address ip:port as Envoy reports it")
 	f.IntVar(&repeat, "repeat", 1, "send the request this many times")

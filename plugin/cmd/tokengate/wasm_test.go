@@ -113,12 +113,9 @@ func TestMintOutputPassesThePlugin(t *testing.T) {
 
 func TestExplainNamesRuleProviderAndReason(t *testing.T) {
 	wp := wasmPath(t)
-	s, dir := demoFiles(t)
+	_, dir := demoFiles(t)
 	cfg := filepath.Join(dir, "tokengate.json")
-	var env []string
-	for k, v := range s.Env {
-		env = append(env, "--env", k+"="+v)
-	}
+	env := []string{"--env-file", filepath.Join(dir, "vm_env.json")}
 	key, err := os.ReadFile(filepath.Join(dir, "api_key"))
 	if err != nil {
 		t.Fatal(err)
