@@ -3,11 +3,9 @@ package main
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -18,7 +16,7 @@ import (
 )
 
 // gate is the real tokengate module running in hostsim, as Envoy would run
-// it: explain sends one request through it, demo serves HTTP with it.
+// it, for explain (the demo serves through hostsim/serve instead).
 type gate struct {
 	mu     sync.Mutex // hostsim VMs take one request at a time; the clock is shared
 	host   *hostsim.Host
@@ -122,50 +120,4 @@ func requestCounters(h *hostsim.Host) map[string]int64 {
 		}
 	}
 	return out
-}
-
-// ServeHTTP passes a real HTTP request through the plugin at the current
-// wall-clock time and writes what the client would get from Envoy.
-func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
-	if err != nil {
-		http.Error(w, "reading the request body failed", http.StatusBadRequest)
-		return
-	}
-	req := hostsim.Request{Method: r.Method, Path: r.URL.RequestURI(), Authority: r.Host, Body: body,
-		SourceAddress: r.RemoteAddr, DestinationAddress: "127.0.0.1:8080"}
-	names := make([]string, 0, len(r.Header))
-	for n := range r.Header {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		for _, v := range r.Header[n] {
-			req.Headers = append(req.Headers, [2]string{strings.ToLower(n), v})
-		}
-	}
-	res, _ := g.do(r.Context(), req, time.Now())
-	writeResult(w, res)
-}
-
-func writeResult(w http.ResponseWriter, res *hostsim.Result) {
-	resp := res.Response
-	if resp == nil {
-		resp = &hostsim.Response{Status: res.Status, Body: res.Body}
-		if res.Outcome != hostsim.OutcomeLocalReply {
-			resp = &hostsim.Response{Status: http.StatusServiceUnavailable, Body: []byte(string(res.Outcome) + "\n")}
-		}
-	}
-	for _, h := range resp.Headers {
-		if h[0] == "" || h[0][0] == ':' || strings.EqualFold(h[0], "content-length") {
-			continue
-		}
-		w.Header().Add(h[0], h[1])
-	}
-	status := resp.Status
-	if status < 100 || status > 999 {
-		status = http.StatusBadGateway
-	}
-	w.WriteHeader(status)
-	_, _ = w.Write(resp.Body)
 }
