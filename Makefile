@@ -39,7 +39,7 @@ bench: wasm
 
 ## fuzz: each fuzz target for FUZZTIME (CI runs only the seed corpora, via make test).
 FUZZTIME ?= 20s
-fuzz:
+fuzz: wasm
 	@for pkg in $$($(GO) list ./...); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \

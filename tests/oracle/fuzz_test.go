@@ -90,7 +90,7 @@ func FuzzDifferential(f *testing.F) {
 		}
 		w.host.Advance(context.Background(), 7*time.Millisecond)
 		want := w.ref.decide(req, w.host.Now())
-		res := w.plug.Worker(w.n % 2).HTTP(context.Background(), req)
+		res := w.plug.Worker(w.n%2).HTTP(context.Background(), req)
 		w.n++
 		if res.Outcome == hostsim.OutcomeTrap {
 			t.Fatalf("trap: %s", res.Trap)
