@@ -315,7 +315,12 @@ func attacks() []attack {
 		{name: "smuggle/second-path", req: on("k", func(e *env, r *hostsim.Request) { add(r, ":path", "/healthz") }), status: 400, reasons: r(badRequest)},
 		{name: "smuggle/second-method", req: on("k", func(e *env, r *hostsim.Request) { add(r, ":method", "GET") }), status: 400, reasons: r(badRequest)},
 		{name: "smuggle/second-authority", req: on("k", func(e *env, r *hostsim.Request) { add(r, ":authority", "evil.test") }), status: 400, reasons: r(badRequest)},
-		{name: "smuggle/authority-invalid-utf8", req: path("/admin/x", false), status: 401, reasons: r(missing)},
+		{name: "smuggle/authority-invalid-utf8", req: func(_ *testing.T, e *env) hostsim.Request {
+			return hostsim.Request{Method: "GET", Path: "/admin/x", Authority: "api.test\xff\x00:80"}
+		}, status: 401, reasons: r(missing, badRequest)},
+		{name: "smuggle/authority-with-userinfo", req: func(_ *testing.T, e *env) hostsim.Request {
+			return hostsim.Request{Method: "GET", Path: "/admin/x", Authority: "healthz@api.test"}
+		}, status: 401, reasons: r(missing, badRequest)},
 		{name: "smuggle/identity-prefix-variants", req: on("admin", func(e *env, r *hostsim.Request) {
 			set(r, "authorization", "ApiKey "+e.fx.Read.Key)
 			add(r, "x-tokengate-role", "admin")
