@@ -82,6 +82,19 @@ credentials, one allowed and one refused per kind, and serves until interrupted.
 	return cmd
 }
 
+// shellWord quotes a only when a shell would read it differently.
+func shellWord(a string) string {
+	for _, c := range a {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("_./:=,@+-", c)) {
+			return demo.ShellQuote(a)
+		}
+	}
+	if a == "" {
+		return "''"
+	}
+	return a
+}
+
 func printExamples(w io.Writer, s *demo.Setup, base, secrets string) error {
 	ex, err := s.Examples(base, time.Now())
 	if err != nil {
@@ -104,7 +117,7 @@ func printExamples(w io.Writer, s *demo.Setup, base, secrets string) error {
 		if len(e.Fresh) > 0 {
 			q := make([]string, len(e.Fresh))
 			for i, a := range e.Fresh {
-				q[i] = demo.ShellQuote(a)
+				q[i] = shellWord(a)
 			}
 			fmt.Fprintf(w, "#   fresh credential: go run ./plugin/cmd/tokengate %s\n", strings.Join(q, " "))
 		}
