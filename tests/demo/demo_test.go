@@ -52,7 +52,7 @@ func TestDemoCurlLinesGiveWhatTheySay(t *testing.T) {
 	t.Cleanup(func() { srv.Close(); run.Close(ctx) })
 	base := "http://" + ln.Addr().String()
 
-	examples, err := setup.Examples(base, time.Now())
+	examples, err := setup.Examples(base, startOfWindow())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,6 +111,18 @@ func TestDemoCurlLinesGiveWhatTheySay(t *testing.T) {
 
 // parseCurl reads back what the demo prints: curl -i [-X M] [-H 'h']...
 // [--data-binary 'b'] 'URL', single-quoted as a POSIX shell would.
+// startOfWindow returns now once at least 10 of the current 30-second
+// rolling-code window remain, waiting for the next window otherwise: the
+// lines are replayed one after the other, and a code minted at the very end
+// of its window would be refused before its line comes up.
+func startOfWindow() time.Time {
+	now := time.Now()
+	if left := 30 - now.Unix()%30; left < 10 {
+		time.Sleep(time.Duration(left) * time.Second)
+	}
+	return time.Now()
+}
+
 func parseCurl(line string) (*http.Request, error) {
 	words, err := shellWords(line)
 	if err != nil {
