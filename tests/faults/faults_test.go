@@ -274,7 +274,7 @@ func TestSharedDataContention(t *testing.T) {
 	}
 	// Rate limit: burst 2 per subject across both VMs.
 	for round := 0; round < 10; round++ {
-		h.Advance(ctx, time.Minute) // bucket full again
+		h.Advance(ctx, 10*time.Minute) // bucket full again (0.01/s refills 6 > burst)
 		var wg sync.WaitGroup
 		results := make([]decision, 10)
 		for i := range results {

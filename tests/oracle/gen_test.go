@@ -53,7 +53,7 @@ func (g *gen) next(now time.Time) step {
 	}
 	route := routes[r.IntN(len(routes))]
 	if route == "rl" && r.IntN(2) == 0 {
-		s.advance = 0 // bursts, so the rate limit (1/s, burst 2) refuses some
+		s.advance = 0 // bursts, so the rate limit (0.01/s, burst 2) refuses some
 	}
 	now = now.Add(s.advance)
 	variant := variants[r.IntN(len(variants))]
