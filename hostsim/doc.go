@@ -38,6 +38,11 @@
 // plugin waits, the upstream answer through the response callbacks, then
 // on_log → on_done → on_delete (Envoy's order, not the spec's).
 //
+// For finer control, VM.NewStream returns a Stream driven one callback at a
+// time (SendRequestHeaders, SendRequestBody, RunPending, SendResponse…,
+// Complete). PluginConfig.ShareVMs lets a second plugin join the first
+// one's VMs, as Envoy shares a VM between plugins with the same VM key.
+//
 // # Time
 //
 // The wall clock (proxy_get_current_time_nanoseconds, WASI clock 0) is a
