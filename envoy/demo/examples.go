@@ -3,6 +3,7 @@ package demo
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -45,6 +46,45 @@ func (e Example) Curl() string {
 	}
 	b.WriteString(" " + ShellQuote(e.URL))
 	return b.String()
+}
+
+// WriteExamples prints the examples grouped by kind: for each, a comment
+// line "# allowed: 200 — note" or "# refused: 401 reason — note", the curl
+// line, and for short-lived credentials a comment with the command (cli,
+// e.g. "tokengate") that mints a fresh one.
+func WriteExamples(w io.Writer, ex []Example, cli string) {
+	kind := ""
+	for _, e := range ex {
+		if e.Kind != kind {
+			kind = e.Kind
+			fmt.Fprintf(w, "\n## %s\n", kind)
+		}
+		verdict := fmt.Sprintf("allowed: %d", e.Status)
+		if !e.Allowed {
+			verdict = fmt.Sprintf("refused: %d %s", e.Status, e.Reason)
+		}
+		fmt.Fprintf(w, "# %s — %s\n%s\n", verdict, e.Note, e.Curl())
+		if len(e.Fresh) > 0 {
+			q := make([]string, len(e.Fresh))
+			for i, a := range e.Fresh {
+				q[i] = ShellWord(a)
+			}
+			fmt.Fprintf(w, "#   fresh credential: %s %s\n", cli, strings.Join(q, " "))
+		}
+	}
+}
+
+// ShellWord quotes a only when a shell would read it differently.
+func ShellWord(a string) string {
+	for _, c := range a {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("_./:=,@+-", c)) {
+			return ShellQuote(a)
+		}
+	}
+	if a == "" {
+		return "''"
+	}
+	return a
 }
 
 // ShellQuote quotes s for a POSIX shell.

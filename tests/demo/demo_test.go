@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -56,13 +57,18 @@ func TestDemoCurlLinesGiveWhatTheySay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var printed strings.Builder
+	demo.WriteExamples(&printed, examples, "tokengate")
+	lines := parsePrinted(t, printed.String())
+	if len(lines) != len(examples) {
+		t.Fatalf("read %d curl lines back from %d examples:\n%s", len(lines), len(examples), printed.String())
+	}
 	kinds := map[string][2]int{}
-	for _, ex := range examples {
-		line := ex.Curl()
-		t.Run(ex.Kind+"/"+ex.Note, func(t *testing.T) {
-			req, err := parseCurl(line)
+	for _, l := range lines {
+		t.Run(l.kind+"/"+l.note, func(t *testing.T) {
+			req, err := parseCurl(l.curl)
 			if err != nil {
-				t.Fatalf("%v\n%s", err, line)
+				t.Fatalf("%v\n%s", err, l.curl)
 			}
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
@@ -70,10 +76,10 @@ func TestDemoCurlLinesGiveWhatTheySay(t *testing.T) {
 			}
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode != ex.Status {
-				t.Fatalf("status %d, the line says %d\n%s\n%s", resp.StatusCode, ex.Status, line, body)
+			if resp.StatusCode != l.status {
+				t.Fatalf("status %d, the line says %d\n%s\n%s", resp.StatusCode, l.status, l.curl, body)
 			}
-			if ex.Allowed {
+			if l.allowed {
 				var echo struct {
 					Upstream string
 					Headers  map[string]string
@@ -81,40 +87,81 @@ func TestDemoCurlLinesGiveWhatTheySay(t *testing.T) {
 				if err := json.Unmarshal(body, &echo); err != nil || echo.Upstream != "tokengate demo echo" {
 					t.Fatalf("not the echo upstream's answer: %s", body)
 				}
-				if _, ok := echo.Headers["x-tokengate-provider"]; !ok && ex.Kind != "anonymous" {
+				if _, ok := echo.Headers["x-tokengate-provider"]; !ok && l.kind != "anonymous" {
 					t.Fatalf("upstream saw no identity headers: %s", body)
 				}
 				return
 			}
 			var reply struct{ Error string }
-			if err := json.Unmarshal(body, &reply); err != nil || reply.Error != ex.Reason {
-				t.Fatalf("reason %q, the line says %q\n%s", body, ex.Reason, line)
+			if err := json.Unmarshal(body, &reply); err != nil || reply.Error != l.reason {
+				t.Fatalf("reply %s, the line says %q\n%s", body, l.reason, l.curl)
 			}
 		})
-		c := kinds[ex.Kind]
-		if ex.Allowed {
+		c := kinds[l.kind]
+		if l.allowed {
 			c[0]++
 		} else {
 			c[1]++
 		}
-		kinds[ex.Kind] = c
+		kinds[l.kind] = c
 	}
 	for k, c := range kinds {
 		if c[0] == 0 || c[1] == 0 {
 			t.Errorf("kind %s has %d allowed and %d refused lines; want at least one of each", k, c[0], c[1])
 		}
 	}
-	if len(kinds) < 9 {
+	if len(kinds) < 12 {
 		t.Errorf("only %d kinds demonstrated", len(kinds))
 	}
 }
 
-// parseCurl reads back what the demo prints: curl -i [-X M] [-H 'h']...
-// [--data-binary 'b'] 'URL', single-quoted as a POSIX shell would.
-// startOfWindow returns now once at least 10 of the current 30-second
-// rolling-code window remain, waiting for the next window otherwise: the
-// lines are replayed one after the other, and a code minted at the very end
-// of its window would be refused before its line comes up.
+// printedLine is one example as the demo prints it: the "## kind" heading
+// it is under, its "# allowed: 200 — note" / "# refused: 401 reason — note"
+// comment, and the curl line after it.
+type printedLine struct {
+	kind, note, reason, curl string
+	allowed                  bool
+	status                   int
+}
+
+func parsePrinted(t *testing.T, out string) []printedLine {
+	t.Helper()
+	var res []printedLine
+	kind := ""
+	var pending *printedLine
+	for _, line := range strings.Split(out, "\n") {
+		switch {
+		case strings.HasPrefix(line, "## "):
+			kind = line[3:]
+		case strings.HasPrefix(line, "# allowed: ") || strings.HasPrefix(line, "# refused: "):
+			verdict, note, ok := strings.Cut(line[len("# allowed: "):], " — ")
+			if !ok {
+				t.Fatalf("comment without a note: %q", line)
+			}
+			f := strings.Fields(verdict)
+			st, err := strconv.Atoi(f[0])
+			if err != nil {
+				t.Fatalf("no status in %q", line)
+			}
+			pending = &printedLine{kind: kind, note: note, allowed: strings.HasPrefix(line, "# allowed"), status: st}
+			if !pending.allowed {
+				if len(f) != 2 {
+					t.Fatalf("refusal without a reason: %q", line)
+				}
+				pending.reason = f[1]
+			}
+		case strings.HasPrefix(line, "curl "):
+			if pending == nil {
+				t.Fatalf("curl line without a verdict comment: %q", line)
+			}
+			pending.curl = line
+			res = append(res, *pending)
+			pending = nil
+		}
+	}
+	return res
+}
+
 func startOfWindow() time.Time {
 	now := time.Now()
 	if left := 30 - now.Unix()%30; left < 10 {

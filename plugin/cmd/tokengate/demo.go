@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -82,19 +81,6 @@ credentials, one allowed and one refused per kind, and serves until interrupted.
 	return cmd
 }
 
-// shellWord quotes a only when a shell would read it differently.
-func shellWord(a string) string {
-	for _, c := range a {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("_./:=,@+-", c)) {
-			return demo.ShellQuote(a)
-		}
-	}
-	if a == "" {
-		return "''"
-	}
-	return a
-}
-
 func printExamples(w io.Writer, s *demo.Setup, base, secrets string) error {
 	ex, err := s.Examples(base, time.Now())
 	if err != nil {
@@ -103,25 +89,7 @@ func printExamples(w io.Writer, s *demo.Setup, base, secrets string) error {
 	fmt.Fprintf(w, "tokengate demo: the plugin (hostsim) listens on %s\n", base)
 	fmt.Fprintf(w, "configuration: %s/tokengate.json; secrets in %s/ (delete it for new ones)\n", secrets, secrets)
 	fmt.Fprintln(w, "Time-based credentials below are short-lived and some are single use; restart the demo for fresh ones.")
-	kind := ""
-	for _, e := range ex {
-		if e.Kind != kind {
-			kind = e.Kind
-			fmt.Fprintf(w, "\n## %s\n", kind)
-		}
-		verdict := fmt.Sprintf("allowed: %d", e.Status)
-		if !e.Allowed {
-			verdict = fmt.Sprintf("refused: %d %s", e.Status, e.Reason)
-		}
-		fmt.Fprintf(w, "# %s — %s\n%s\n", verdict, e.Note, e.Curl())
-		if len(e.Fresh) > 0 {
-			q := make([]string, len(e.Fresh))
-			for i, a := range e.Fresh {
-				q[i] = shellWord(a)
-			}
-			fmt.Fprintf(w, "#   fresh credential: go run ./plugin/cmd/tokengate %s\n", strings.Join(q, " "))
-		}
-	}
+	demo.WriteExamples(w, ex, "go run ./plugin/cmd/tokengate")
 	fmt.Fprintln(w, "\nserving until interrupted (Ctrl-C)")
 	return nil
 }

@@ -268,20 +268,3 @@ func TestDemoFreshCommandsPass(t *testing.T) {
 		t.Fatalf("only %d examples carry a fresh-credential command", n)
 	}
 }
-
-func TestShellWord(t *testing.T) {
-	for in, want := range map[string]string{
-		"mint":                    "mint",
-		"file:envoy/demo/x":       "file:envoy/demo/x",
-		"GET:/scoped":             "GET:/scoped",
-		"":                        "''",
-		"a b":                     "'a b'",
-		"it's":                    `'it'\''s'`,
-		"$(rm -rf /)":             "'$(rm -rf /)'",
-		"http://h:8080/p?x=1&y=2": "'http://h:8080/p?x=1&y=2'",
-	} {
-		if got := shellWord(in); got != want {
-			t.Errorf("shellWord(%q) = %s, want %s", in, got, want)
-		}
-	}
-}
