@@ -15,9 +15,9 @@ import (
 	"time"
 )
 
-// Interop with the original Python libraries (Debian's python3-django and
-// python3-jwt under /usr/bin/python3; .ci/run installs them). Without them
-// these tests skip and say why.
+// Interop with the original Python libraries (Debian's python3-django,
+// python3-jwt and python3-cryptography under /usr/bin/python3; .ci/run
+// installs them). Without them these tests skip and say why.
 
 const systemPython = "/usr/bin/python3"
 
@@ -27,10 +27,10 @@ const systemPython = "/usr/bin/python3"
 func python(t *testing.T, module, script string, input, out any) {
 	t.Helper()
 	if _, err := os.Stat(systemPython); err != nil {
-		t.Skipf("%s not found: install python3 with python3-django and python3-jwt to run interop tests", systemPython)
+		t.Skipf("%s not found: install python3 with python3-django, python3-jwt and python3-cryptography to run interop tests", systemPython)
 	}
 	if err := exec.Command(systemPython, "-c", "import "+module).Run(); err != nil {
-		t.Skipf("python module %s is missing in %s (apt-get install python3-%s)", module, systemPython, map[string]string{"django": "django", "jwt": "jwt"}[module])
+		t.Skipf("python module %s is missing in %s (apt-get install python3-%s)", module, systemPython, map[string]string{"django": "django", "jwt": "jwt", "cryptography": "cryptography"}[module])
 	}
 	in, err := json.Marshal(input)
 	if err != nil {
@@ -212,5 +212,48 @@ func TestJWTDecodesInPyJWT(t *testing.T) {
 				t.Fatalf("scope %v", r.OK["scope"])
 			}
 		})
+	}
+}
+
+// An authnzerver key opens with the cryptography package's Fernet (what
+// authnzerver uses) and its payload is what authnzerver's json.loads reads.
+func TestAuthnzerverKeyOpensWithPythonFernet(t *testing.T) {
+	fernetKey := "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4="
+	now := time.Now().Truncate(time.Second)
+	key, err := AuthnzerverAPIKey(fernetKey, AuthnzerverKey{Issuer: "authnzerver", Version: 1, UserID: 7, Role: "staff",
+		Audience: "api.example.test", Subject: []string{"/a", "/b"}, IPAddress: "127.0.0.1",
+		IssuedAt: now, NotBefore: now, Expires: now.Add(time.Hour)}, now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		Claims map[string]any `json:"claims"`
+		TS     int64          `json:"ts"`
+		Wrong  string         `json:"wrong"`
+	}
+	python(t, "cryptography", `
+import json, sys
+from cryptography.fernet import Fernet, InvalidToken
+req = json.load(sys.stdin)
+f = Fernet(req["key"].encode())
+claims = json.loads(f.decrypt(req["token"].encode(), ttl=600))
+ts = f.extract_timestamp(req["token"].encode())
+try:
+    Fernet(Fernet.generate_key()).decrypt(req["token"].encode())
+    wrong = "opened"
+except InvalidToken:
+    wrong = "InvalidToken"
+print(json.dumps({"claims": claims, "ts": ts, "wrong": wrong}))
+`, map[string]string{"key": fernetKey, "token": key}, &out)
+	c := out.Claims
+	if c["iss"] != "authnzerver" || c["ver"] != 1.0 || c["uid"] != 7.0 || c["rol"] != "staff" || c["ipa"] != "127.0.0.1" ||
+		c["aud"] != "api.example.test" || c["iat"] != now.UTC().Format("2006-01-02T15:04:05") {
+		t.Fatalf("claims %+v", c)
+	}
+	if sub, _ := c["sub"].([]any); len(sub) != 2 || sub[1] != "/b" {
+		t.Fatalf("sub %+v", c["sub"])
+	}
+	if out.TS != now.Unix() || out.Wrong != "InvalidToken" {
+		t.Fatalf("timestamp %d (want %d), other key: %s", out.TS, now.Unix(), out.Wrong)
 	}
 }
