@@ -143,8 +143,17 @@ func (s *Suite) prepareBare() error {
 	return nil
 }
 
-// Cases lists every measurement, wasm first.
-func (s *Suite) Cases() []Case {
+// source is one wasm scheme: how to make its request at an instant,
+// whether every request needs a fresh credential, and the provider that
+// verifies it natively ("" for none).
+type source struct {
+	scheme string
+	next   func(time.Time) hostsim.Request
+	fresh  bool
+	prov   string
+}
+
+func (s *Suite) sources() []source {
 	w := s.W
 	fixed := func(r hostsim.Request) func(time.Time) hostsim.Request {
 		return func(time.Time) hostsim.Request { return r }
@@ -152,13 +161,7 @@ func (s *Suite) Cases() []Case {
 	freshJWT := func(key crypto.Signer, alg, path string) func(time.Time) hostsim.Request {
 		return func(now time.Time) hostsim.Request { return jwtReq(path, w.JWT(key, alg, now)) }
 	}
-	type src struct {
-		scheme string
-		next   func(time.Time) hostsim.Request
-		fresh  bool // mint per request (outside the timer)
-		prov   string
-	}
-	srcs := []src{
+	return []source{
 		{"floor", fixed(req("/open/x")), false, ""},
 		{"api-key", fixed(w.apiKeyReq()), false, "keys"},
 		{"ip-rule", fixed(req("/ip/x")), false, "office"},
@@ -177,16 +180,37 @@ func (s *Suite) Cases() []Case {
 		}, true, "hs_ed"},
 		{"introspection-hit", fixed(w.introReq()), false, "intro"},
 	}
+}
+
+// source returns the request maker of a wasm scheme, nil if unknown.
+func (s *Suite) source(scheme string) func(time.Time) hostsim.Request {
+	for _, x := range s.sources() {
+		if x.scheme == scheme {
+			return x.next
+		}
+	}
+	return nil
+}
+
+// Cases lists every measurement, wasm first.
+func (s *Suite) Cases() []Case {
+	w := s.W
+	srcs := s.sources()
 	var cs []Case
 	for _, x := range srcs {
 		cs = append(cs, Case{GroupWasm, x.scheme, s.wasmBench(x.next, x.fresh)})
 	}
 	bares := []struct {
-		scheme string
-		kind   int
-	}{{"ed25519", BareEd25519}, {"ecdsa-p256", BareECDSA}, {"rsa-2048", BareRSA}, {"hmac-sha256", BareHMAC}}
+		scheme      string
+		kind        int
+		closeOnDone bool
+	}{
+		{"ed25519", BareEd25519, true}, {"ecdsa-p256", BareECDSA, true}, {"rsa-2048", BareRSA, true}, {"hmac-sha256", BareHMAC, true},
+		// The same without hostsim's context-done checks: what they cost.
+		{"ed25519-nocheck", BareEd25519, false}, {"ecdsa-p256-nocheck", BareECDSA, false}, {"rsa-2048-nocheck", BareRSA, false},
+	}
 	for _, x := range bares {
-		cs = append(cs, Case{GroupBare, x.scheme, s.bareBench(x.kind)})
+		cs = append(cs, Case{GroupBare, x.scheme, s.bareBench(x.kind, x.closeOnDone)})
 	}
 	for _, x := range srcs {
 		if x.prov == "" || x.scheme == "introspection-hit" { // a callout has no native peer without a host
@@ -261,10 +285,10 @@ func (s *Suite) checkWasm(b *testing.B, vm *hostsim.VM, r hostsim.Request) {
 	}
 }
 
-func (s *Suite) bareBench(kind int) func(*testing.B) {
+func (s *Suite) bareBench(kind int, closeOnDone bool) func(*testing.B) {
 	return func(b *testing.B) {
 		a := s.bareArgs[kind]
-		bare, err := NewBare(s.ctx, s.Guest, kind, a[0], a[1], a[2])
+		bare, err := NewBare(s.ctx, s.Guest, kind, closeOnDone, a[0], a[1], a[2])
 		if err != nil {
 			b.Fatal(err)
 		}
