@@ -258,6 +258,9 @@ func (s *Setup) Examples(base string, now time.Time) ([]Example, error) {
 	}
 	add("http_signature", false, 401, "bad_signature", "a signature made for another path", "GET", "/httpsig/orders", h3, "")
 
+	add("ip_rule", true, 200, "", "the client address is in 127.0.0.0/8", "GET", "/local/metrics", nil, "")
+	add("ip_rule", false, 403, "address_denied", "only 10.0.0.0/8 may call /office", "GET", "/office/wiki", nil, "")
+
 	add("session", true, 200, "", "a session cookie the auth service knows (checked by a call-out)", "GET", "/session/profile",
 		[][2]string{{"cookie", "Token=" + s.session}}, "")
 	add("session", false, 401, "credential_unknown", "a session the auth service does not know", "GET", "/session/profile",

@@ -110,7 +110,7 @@ func TestDemoCurlLinesGiveWhatTheySay(t *testing.T) {
 			t.Errorf("kind %s has %d allowed and %d refused lines; want at least one of each", k, c[0], c[1])
 		}
 	}
-	if len(kinds) < 12 {
+	if len(kinds) < 13 {
 		t.Errorf("only %d kinds demonstrated", len(kinds))
 	}
 }
