@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -538,4 +539,35 @@ func pluginConfigs(v any) []string {
 		}
 	}
 	return out
+}
+
+// TestReadmeRefusalTable: every reason code of package provider appears in
+// the README's refusal table, in the row of its HTTP status.
+func TestReadmeRefusalTable(t *testing.T) {
+	src, err := os.ReadFile("../errors.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(readmePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]string{} // status → row text
+	for _, m := range regexp.MustCompile("(?m)^\\| ([0-9]{3}) \\| (.*) \\|$").FindAllStringSubmatch(string(readme), -1) {
+		rows[m[1]] = m[2]
+	}
+	reasons := regexp.MustCompile(`Reason = "([a-z_]+)"`).FindAllStringSubmatch(string(src), -1)
+	if len(reasons) < 20 || len(rows) < 5 {
+		t.Fatalf("found %d reasons and %d table rows", len(reasons), len(rows))
+	}
+	for _, m := range reasons {
+		r := provider.Reason(m[1])
+		if r == provider.ReasonOK {
+			continue
+		}
+		status := strconv.Itoa(r.Status())
+		if !strings.Contains(rows[status], "`"+m[1]+"`") {
+			t.Errorf("reason %s (HTTP %s) is not in the README's %s row", m[1], status, status)
+		}
+	}
 }
