@@ -455,6 +455,9 @@ for exactly this request: the same method, URL and body must be sent.`,
 			var r io.Reader
 			if body != "" {
 				r = strings.NewReader(body)
+				if !cmd.Flags().Changed("request") {
+					method = "POST" // as curl -d does
+				}
 			}
 			req, err := http.NewRequest(method, u.String(), r)
 			if err != nil {
@@ -492,7 +495,7 @@ for exactly this request: the same method, URL and body must be sent.`,
 	f.StringVar(&s.Label, "label", "sig1", "signature label")
 	f.BoolVar(&s.Nonce, "nonce", false, "add a random nonce (single use)")
 	f.DurationVar(&s.Expires, "expires", 0, "add expires = created + this")
-	f.StringVarP(&method, "request", "X", "GET", "request method")
+	f.StringVarP(&method, "request", "X", "GET", "request method (POST when -d is given)")
 	f.StringVarP(&body, "data", "d", "", "request body (covered through content-digest)")
 	f.StringArrayVarP(&headers, "header", "H", nil, "request header 'Name: value' (cover it with --component)")
 	f.StringArrayVar(&components, "component", nil, "covered component (repeatable; default @method @path @authority [content-digest])")
