@@ -124,12 +124,20 @@ func TestExplainNamesRuleProviderAndReason(t *testing.T) {
 	scopedOld := strings.TrimSpace(cli(t, "mint", "scoped-token", "--raw", "--secret-key", "file:"+filepath.Join(dir, "tg_demo_django_secret"),
 		"--user", "7", "--max-age", "300", "--endpoint", "GET:/scoped", "--at", hourAgo))
 
+	scopedNow := strings.TrimSpace(cli(t, "mint", "scoped-token", "--raw", "--secret-key", "file:"+filepath.Join(dir, "tg_demo_django_secret"),
+		"--user", "7", "--max-age", "300", "--endpoint", "GET:/scoped"))
+	inAnHour := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+
 	cases := []struct {
 		name    string
 		flags   []string
 		request []string
 		want    []string
 	}{
+		{"expired by moving the clock", []string{"--at", inAnHour}, []string{"-H", "Authorization: TmpToken " + scopedNow, "http://demo.test/scoped/x"},
+			[]string{"decision: denied (401)", "rule:     scoped_token", "provider: tmp_tokens", "reason:   expired"}},
+		{"fresh token allowed", nil, []string{"-H", "Authorization: TmpToken " + scopedNow, "http://demo.test/scoped/x"},
+			[]string{"decision: allowed", "provider: tmp_tokens", "reason:   ok"}},
 		{"allowed", nil, []string{"curl", "-H", "x-api-key: " + string(key), "http://demo.test/apikey/orders"},
 			[]string{"decision: allowed", "rule:     api_key", "provider: demo_keys", "reason:   ok", "upstream sees x-tokengate-subject: demo-bot"}},
 		{"unauthenticated", nil, []string{"http://demo.test/apikey/orders"},
