@@ -18,6 +18,7 @@ import (
 
 	"github.com/tokengate/tokengate/plugin/config"
 	"github.com/tokengate/tokengate/plugin/provider"
+	"github.com/tokengate/tokengate/plugin/provider/apikey"
 	"github.com/tokengate/tokengate/plugin/provider/conf"
 	"sigs.k8s.io/yaml"
 )
@@ -505,6 +506,11 @@ func TestShippedConfigsMatchSchema(t *testing.T) {
 				names = append(names, filepath.Base(f))
 			}
 		}
+	}
+	// The demo's template: its one placeholder is an API key hash.
+	if raw, err := os.ReadFile("../../../envoy/demo/tokengate.template.json"); err == nil {
+		docs = append(docs, strings.ReplaceAll(string(raw), "{{API_KEY_HASH}}", apikey.Hash("tg_demo_placeholder-key-for-schema-check")))
+		names = append(names, "tokengate.template.json")
 	}
 	if len(docs) == 0 {
 		t.Skip("no shipped plugin configuration found")
