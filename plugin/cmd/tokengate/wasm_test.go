@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -274,5 +278,62 @@ func TestDemoFreshCommandsPass(t *testing.T) {
 	}
 	if n < 5 {
 		t.Fatalf("only %d examples carry a fresh-credential command", n)
+	}
+}
+
+// `tokengate demo` (what make run starts) serves, prints where, answers the
+// printed lines, and stops cleanly on an interrupt.
+func TestDemoCommandServesUntilInterrupted(t *testing.T) {
+	wp := wasmPath(t)
+	dir := t.TempDir()
+	tmpl, err := os.ReadFile(filepath.Join(repoRoot, "envoy", "demo", "tokengate.template.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "tokengate.template.json"), tmpl, 0o644)
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	var errb bytes.Buffer
+	go func() {
+		done <- run([]string{"demo", "--wasm", wp, "--dir", dir, "--listen", "127.0.0.1:0"}, pw, &errb)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	sc.Buffer(make([]byte, 1<<16), 1<<20)
+	var base, healthz string
+	for sc.Scan() {
+		l := sc.Text()
+		if b, ok := strings.CutPrefix(l, "tokengate demo: the plugin (hostsim) listens on "); ok {
+			base = b
+		}
+		if strings.HasPrefix(l, "curl -i ") && strings.HasSuffix(l, "/healthz'") && healthz == "" {
+			healthz = strings.Trim(strings.TrimPrefix(l, "curl -i "), "'")
+		}
+		if strings.HasPrefix(l, "serving until interrupted") {
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	if base == "" || healthz != base+"/healthz" {
+		t.Fatalf("listen line %q, health line %q; stderr %s", base, healthz, errb.String())
+	}
+	resp, err := http.Get(healthz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("healthz: %d", resp.StatusCode)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "secrets", "vm_env.json")); err != nil {
+		t.Fatalf("secrets not generated: %v", err)
+	}
+	// The demo has registered for SIGINT by the time it prints (it prints
+	// after starting), so this reaches it and not the test binary's default.
+	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if code := <-done; code != 0 {
+		t.Fatalf("demo exit %d: %s", code, errb.String())
 	}
 }
