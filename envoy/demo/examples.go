@@ -107,7 +107,6 @@ func (s *Setup) Examples(base string, now time.Time) ([]Example, error) {
 		out = append(out, Example{Kind: kind, Allowed: allowed, Status: status, Reason: reason, Note: note,
 			Method: method, URL: strings.TrimRight(base, "/") + path, Headers: headers, Body: body})
 	}
-	fail := func(e error) bool { err = e; return e != nil }
 
 	add("anonymous", true, 200, "", "an anonymous rule", "GET", "/healthz", nil, "")
 	add("anonymous", false, 403, "no_matching_rule", "POST matches no rule: default deny", "POST", "/healthz", nil, "")
@@ -119,8 +118,8 @@ func (s *Setup) Examples(base string, now time.Time) ([]Example, error) {
 	add("api_key", true, 200, "", "rate limit: the first request passes", "GET", "/limited/report", [][2]string{{"x-api-key", s.apiKey}}, "")
 	add("api_key", false, 429, "rate_limited", "rate limit: the next one within 5 s does not", "GET", "/limited/report", [][2]string{{"x-api-key", s.apiKey}}, "")
 
-	code, e := token.RollingCode(token.RollingConfig{Seed: s.secrets["TG_DEMO_ROLLING_SEED"]}, now)
-	if fail(e) {
+	code, err := token.RollingCode(token.RollingConfig{Seed: s.secrets["TG_DEMO_ROLLING_SEED"]}, now)
+	if err != nil {
 		return nil, err
 	}
 	add("rolling_code", true, 200, "", "code of this 30 s window", "GET", "/rolling/invoices",
@@ -129,8 +128,8 @@ func (s *Setup) Examples(base string, now time.Time) ([]Example, error) {
 	add("rolling_code", false, 401, "bad_signature", "a wrong code", "GET", "/rolling/invoices",
 		[][2]string{{"x-rolling-code-client", "billing"}, {"x-rolling-code", flip(code)}}, "")
 
-	m2m, e := token.M2MCode(token.M2MConfig{Seed: string(s.secrets["TG_DEMO_M2M_SEED"]), TTL: 30}, now)
-	if fail(e) {
+	m2m, err := token.M2MCode(token.M2MConfig{Seed: string(s.secrets["TG_DEMO_M2M_SEED"]), TTL: 30}, now)
+	if err != nil {
 		return nil, err
 	}
 	add("m2m_code", true, 200, "", "m2m_token code (single use: a second try is refused as replayed)", "GET", "/m2m/status",
@@ -143,30 +142,30 @@ func (s *Setup) Examples(base string, now time.Time) ([]Example, error) {
 		return token.ScopedToken(s.secrets["TG_DEMO_DJANGO_SECRET"], token.ScopedClaims{User: user, MaxAge: 300,
 			Endpoints: []token.ScopedEndpoint{{Method: "GET", Prefixes: []string{"/scoped"}}}}, at, token.ScopedOptions{})
 	}
-	st, e := scoped(7, now)
-	if fail(e) {
+	st, err := scoped(7, now)
+	if err != nil {
 		return nil, err
 	}
 	add("scoped_token", true, 200, "", "Django-signed scoped token for user 7, valid 5 min", "GET", "/scoped/export.csv",
 		[][2]string{{"authorization", "TmpToken " + st}}, "")
 	s.fresh(&out, "mint", "scoped-token", "--secret-key", "file:"+s.path("tg_demo_django_secret"), "--user", "7", "--max-age", "300", "--endpoint", "GET:/scoped")
-	old, e := scoped(7, now.Add(-time.Hour))
-	if fail(e) {
+	old, err := scoped(7, now.Add(-time.Hour))
+	if err != nil {
 		return nil, err
 	}
 	add("scoped_token", false, 401, "expired", "the same kind of token, issued an hour ago", "GET", "/scoped/export.csv",
 		[][2]string{{"authorization", "TmpToken " + old}}, "")
 
-	jw, e := (&token.JWTSigner{Key: s.botKey, Username: "bot"}).Sign(now)
-	if fail(e) {
+	jw, err := (&token.JWTSigner{Key: s.botKey, Username: "bot"}).Sign(now)
+	if err != nil {
 		return nil, err
 	}
 	add("jwt", true, 200, "", "asymmetric-jwt-auth token (20 s, single use)", "GET", "/jwt/jobs",
 		[][2]string{{"authorization", "JWT " + jw}}, "")
 	s.fresh(&out, "mint", "jwt", "--key", s.path("bot.key"), "--username", "bot")
 	_, stranger, _ := ed25519.GenerateKey(rand.Reader)
-	bad, e := (&token.JWTSigner{Key: stranger, Username: "bot"}).Sign(now)
-	if fail(e) {
+	bad, err := (&token.JWTSigner{Key: stranger, Username: "bot"}).Sign(now)
+	if err != nil {
 		return nil, err
 	}
 	add("jwt", false, 401, "bad_signature", "signed by a key the plugin does not know", "GET", "/jwt/jobs",
@@ -176,15 +175,15 @@ func (s *Setup) Examples(base string, now time.Time) ([]Example, error) {
 		return (&token.JWTSigner{Key: s.botKey, Standard: true, Issuer: "tokengate-demo", Subject: "partner-7",
 			Audience: aud, TTL: 10 * time.Minute, Scope: "orders:read"}).Sign(now)
 	}
-	bt, e := bearer("demo-api")
-	if fail(e) {
+	bt, err := bearer("demo-api")
+	if err != nil {
 		return nil, err
 	}
 	add("jwt_standard", true, 200, "", "standard bearer JWT (10 min)", "GET", "/bearer/orders",
 		[][2]string{{"authorization", "Bearer " + bt}}, "")
 	s.fresh(&out, "mint", "jwt", "--standard", "--key", s.path("bot.key"), "--iss", "tokengate-demo", "--sub", "partner-7", "--aud", "demo-api", "--ttl", "10m", "--scope", "orders:read")
-	bt2, e := bearer("another-api")
-	if fail(e) {
+	bt2, err := bearer("another-api")
+	if err != nil {
 		return nil, err
 	}
 	add("jwt_standard", false, 401, "audience_mismatch", "a token for another audience", "GET", "/bearer/orders",
@@ -195,14 +194,14 @@ func (s *Setup) Examples(base string, now time.Time) ([]Example, error) {
 			Issuer: "authnzerver", Version: 1, UserID: 7, Role: "staff", Audience: host, Subject: "all",
 			IPAddress: ip, IssuedAt: now, NotBefore: now, Expires: now.Add(time.Hour)}, now, nil)
 	}
-	k1, e := ak("127.0.0.1")
-	if fail(e) {
+	k1, err := ak("127.0.0.1")
+	if err != nil {
 		return nil, err
 	}
 	add("authnzerver_key", true, 200, "", "authnzerver API key bound to 127.0.0.1 (1 h)", "GET", "/authnz/objects",
 		[][2]string{{"authorization", "Bearer " + k1}}, "")
-	k2, e := ak("192.0.2.10")
-	if fail(e) {
+	k2, err := ak("192.0.2.10")
+	if err != nil {
 		return nil, err
 	}
 	add("authnzerver_key", false, 401, "binding_mismatch", "a key bound to another address", "GET", "/authnz/objects",
@@ -238,8 +237,8 @@ func (s *Setup) Examples(base string, now time.Time) ([]Example, error) {
 		return h, nil
 	}
 	hmacSigner := &token.HTTPSigner{KeyID: "partner-hmac", Key: s.secrets["TG_DEMO_HTTPSIG_SECRET"]}
-	h1, e := sign(hmacSigner, "GET", "/httpsig/orders", "")
-	if fail(e) {
+	h1, err := sign(hmacSigner, "GET", "/httpsig/orders", "")
+	if err != nil {
 		return nil, err
 	}
 	add("http_signature", true, 200, "", "RFC 9421 signature, hmac-sha256 (5 min)", "GET", "/httpsig/orders", h1, "")
@@ -247,13 +246,13 @@ func (s *Setup) Examples(base string, now time.Time) ([]Example, error) {
 	// Not a body-covering (content-digest) example: that needs a rule with
 	// buffer_body, which hostsim cannot serve yet (see README.md).
 	edSigner := &token.HTTPSigner{KeyID: "bot-ed25519", Key: s.botKey, Nonce: true}
-	h2, e := sign(edSigner, "DELETE", "/httpsig/orders/42", "")
-	if fail(e) {
+	h2, err := sign(edSigner, "DELETE", "/httpsig/orders/42", "")
+	if err != nil {
 		return nil, err
 	}
 	add("http_signature", true, 200, "", "ed25519 signature with a nonce (single use)", "DELETE", "/httpsig/orders/42", h2, "")
-	h3, e := sign(hmacSigner, "GET", "/httpsig/other", "")
-	if fail(e) {
+	h3, err := sign(hmacSigner, "GET", "/httpsig/other", "")
+	if err != nil {
 		return nil, err
 	}
 	add("http_signature", false, 401, "bad_signature", "a signature made for another path", "GET", "/httpsig/orders", h3, "")
