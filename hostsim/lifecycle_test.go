@@ -591,3 +591,27 @@ func TestSharedDataPartitionLifetime(t *testing.T) {
 		t.Fatal("unrelated partition dropped")
 	}
 }
+
+func TestAllowOnHeadersStopIteration(t *testing.T) {
+	req := hostsim.Request{Method: "POST", Body: []byte("b"), Headers: [][2]string{{"x-op", "stop-iteration"}}}
+	for _, tc := range []struct {
+		allow   bool
+		outcome hostsim.Outcome
+	}{
+		{false, hostsim.OutcomePausedForever}, // Envoy's default: StopAllIteration, no body callback
+		{true, hostsim.OutcomeForwarded},      // StopIteration: the body callback continues the stream
+	} {
+		_, p := start(t, cfg(), hostsim.PluginConfig{AllowOnHeadersStopIteration: tc.allow})
+		res := p.Worker(0).HTTP(context.Background(), req)
+		if res.Outcome != tc.outcome {
+			t.Fatalf("allow=%v: %s", tc.allow, res.Outcome)
+		}
+		if tc.allow {
+			if v, _ := header(res.Headers, "x-in-body"); v != "0" || string(res.Body) != "b" {
+				t.Fatalf("headers %v body %q", res.Headers, res.Body)
+			}
+		} else if logged(res.Logs, "request_body") {
+			t.Fatal("body callback after StopAllIteration")
+		}
+	}
+}

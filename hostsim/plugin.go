@@ -30,6 +30,12 @@ type PluginConfig struct {
 	// Upstream is the answer the main request's upstream gives when a
 	// request is forwarded (default 200, no headers, empty body).
 	Upstream *CannedResponse
+	// AllowOnHeadersStopIteration mirrors the Envoy filter flag: when true,
+	// PAUSE (1) from proxy_on_request_headers is a plain StopIteration —
+	// body callbacks still reach the plugin with the headers readable, and
+	// a body Continue resumes the stream. When false (Envoy's default) it
+	// stops all iteration until the plugin resumes.
+	AllowOnHeadersStopIteration bool
 	// ShareVMs joins the worker VMs of an already started plugin with the
 	// same VM key (VMID, VMConfiguration, Env, Workers), as Envoy shares a
 	// VM between plugins: this plugin gets its own root context there (the

@@ -265,10 +265,16 @@ func (s *Stream) run(ctx context.Context, res *Result) {
 	s.reqHeadersAvail = true
 	a := s.call(ctx, "proxy_on_request_headers", ActionContinue, uint64(len(s.reqHeaders)), b2u(eos))
 	s.afterRequest(a, true)
-	if s.wait(ctx, res, &s.reqPaused) {
-		return
+	if s.softStop(a, eos) {
+		// allow_on_headers_stop_iteration: the body still reaches this
+		// filter, with the headers readable, and a body Continue resumes.
+		s.reqPaused = false
+	} else {
+		if s.wait(ctx, res, &s.reqPaused) {
+			return
+		}
+		s.reqHeadersAvail = false
 	}
-	s.reqHeadersAvail = false
 	if len(body) > 0 {
 		s.reqBody = append([]byte(nil), body...)
 		s.reqBodyAvail = true
@@ -279,7 +285,7 @@ func (s *Stream) run(ctx context.Context, res *Result) {
 		if s.wait(ctx, res, &s.reqPaused) {
 			return
 		}
-		s.reqBodyAvail, s.reqTrailersAvail = false, false
+		s.reqHeadersAvail, s.reqBodyAvail, s.reqTrailersAvail = false, false, false
 		s.fwdBody = s.reqBody
 	}
 	if len(trailers) > 0 {
@@ -401,6 +407,14 @@ func (s *Stream) call(ctx context.Context, name string, def Action, args ...uint
 		return def
 	}
 	return Action(uint32(r))
+}
+
+// softStop reports whether a headers callback's 1 is Envoy's plain
+// StopIteration (allow_on_headers_stop_iteration set, more data to come,
+// nothing else stopped the stream) rather than StopAllIteration.
+func (s *Stream) softStop(a Action, eos bool) bool {
+	return a == 1 && !eos && s.root.plugin.cfg.AllowOnHeadersStopIteration && !s.contReq &&
+		s.reply == nil && !s.reset && !s.trapped
 }
 
 // stops reports whether a callback's return value holds the stream. For

@@ -93,6 +93,10 @@ func (s *Stream) SendRequestHeaders(ctx context.Context, eos bool) Action {
 	if s.check(ctx) {
 		return ActionPause
 	}
+	if s.softStop(a, eos) {
+		s.reqPaused = false // body chunks reach the plugin; headers stay readable
+		return ActionPause
+	}
 	if !s.reqPaused {
 		s.reqHeadersAvail = false
 	}
@@ -143,7 +147,7 @@ func (s *Stream) requestBody(ctx context.Context, chunk []byte, eos bool) Action
 		return ActionPause
 	}
 	if !s.reqPaused {
-		s.reqBodyAvail, s.reqTrailersAvail = false, false
+		s.reqHeadersAvail, s.reqBodyAvail, s.reqTrailersAvail = false, false, false
 	}
 	return pausedAction(s.reqPaused)
 }

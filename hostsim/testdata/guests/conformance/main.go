@@ -276,7 +276,7 @@ func onRequestHeaders(id, n, eos uint32) uint32 {
 		}
 		callStreams[token] = id
 		return 1
-	case "pause":
+	case "pause", "stop-iteration":
 		return 1
 	case "continue-then-read":
 		proxyContinueStream(0)
@@ -349,6 +349,10 @@ func sharedIncrement(key string) uint32 {
 //go:wasmexport proxy_on_request_body
 func onRequestBody(id, size, eos uint32) uint32 {
 	logf("request_body " + itoa(id) + " size=" + itoa(size) + " eos=" + itoa(eos))
+	if ops[id] == "stop-iteration" {
+		_, st := getHeader(0, ":path")
+		addHeader(0, "x-in-body", itoa(st))
+	}
 	if ops[id] == "body-buffer" && eos == 0 {
 		return 1 // StopIterationAndBuffer until the end of the body
 	}
