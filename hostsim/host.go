@@ -279,7 +279,7 @@ func (h *Host) link(ctx context.Context) error {
 		for _, f := range envoy.WASIFuncs(string(h.cfg.profile)) {
 			fn := f.Fn
 			b.NewFunctionBuilder().WithGoModuleFunction(h.wrap(f.Name, f.Params, len(f.Results) > 0, func(_ context.Context, v *VM, m api.Module, s []uint64) {
-				fn(v, m.Memory(), s)
+				fn(wasiHost{v}, m.Memory(), s)
 			}), f.Params, f.Results).Export(f.Name)
 		}
 		if _, err := b.Instantiate(ctx); err != nil {

@@ -547,7 +547,7 @@ func TestWASIStubs(t *testing.T) {
 	run := func(name string, args ...uint64) uint32 {
 		stack := make([]uint64, len(args)+1)
 		copy(stack, args)
-		fns[name].Fn(u.v, u.m.Memory(), stack)
+		fns[name].Fn(wasiHost{u.v}, u.m.Memory(), stack)
 		return uint32(stack[0])
 	}
 	mem := u.m.Memory()
@@ -601,7 +601,7 @@ func TestWASIStubs(t *testing.T) {
 		}
 	}
 	stack := []uint64{0, 0x40, 1, 0x20}
-	poll133.Fn(u.v, mem, stack)
+	poll133.Fn(wasiHost{u.v}, mem, stack)
 	if stack[0] != 52 {
 		t.Fatalf("1.33 poll_oneoff errno %d", stack[0])
 	}

@@ -133,7 +133,7 @@ type stdioWriter struct {
 func (w stdioWriter) Write(b []byte) (int, error) {
 	msg := strings.TrimSuffix(string(b), "\n")
 	if len(b) > 0 {
-		w.v.Stdio(w.fd, msg)
+		wasiHost{w.v}.Stdio(w.fd, msg)
 	}
 	return len(b), nil
 }
@@ -374,31 +374,33 @@ func (v *VM) log(level LogLevel, msg string) {
 	v.host.addLog(e)
 }
 
-// envoy.Host implementation for the WASI stubs.
+// wasiHost adapts a VM to envoy.Host for the WASI stubs; it is a separate
+// type so that these hooks stay out of VM's public API.
+type wasiHost struct{ v *VM }
 
 // Stdio logs fd 1 at info and fd 2 at error, as Envoy does.
-func (v *VM) Stdio(fd uint32, msg string) {
+func (w wasiHost) Stdio(fd uint32, msg string) {
 	if fd == 2 {
-		v.log(LogError, msg)
+		w.v.log(LogError, msg)
 		return
 	}
-	v.log(LogInfo, msg)
+	w.v.log(LogInfo, msg)
 }
 
 // Environ returns the plugin's environment as KEY=VALUE.
-func (v *VM) Environ() []string { return v.plugin.env }
+func (w wasiHost) Environ() []string { return w.v.plugin.env }
 
 // WallNanos is the test clock.
-func (v *VM) WallNanos() int64 { return v.host.nowNanos() }
+func (w wasiHost) WallNanos() int64 { return w.v.host.nowNanos() }
 
 // MonoNanos is real elapsed time plus test-clock advances.
-func (v *VM) MonoNanos() int64 { return v.host.monoNanos() }
+func (w wasiHost) MonoNanos() int64 { return w.v.host.monoNanos() }
 
 // Random fills p from the configured source.
-func (v *VM) Random(p []byte) { _, _ = io.ReadFull(v.host.random, p) }
+func (w wasiHost) Random(p []byte) { _, _ = io.ReadFull(w.v.host.random, p) }
 
 // ErrorHook is Envoy's context error hook: a trace log.
-func (v *VM) ErrorHook(msg string) { v.log(LogTrace, msg) }
+func (w wasiHost) ErrorHook(msg string) { w.v.log(LogTrace, msg) }
 
 // curPlugin is the plugin of the effective context (the VM's first plugin
 // outside any context, e.g. during start-up).
