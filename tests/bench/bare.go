@@ -63,6 +63,9 @@ func BuildGuest() ([]byte, error) {
 	return os.ReadFile(out)
 }
 
+// bareCache shares the guest's compiled code between its runtimes.
+var bareCache = wazero.NewCompilationCache()
+
 // Bare is one instance of the bare guest set up for one primitive.
 type Bare struct {
 	rt  wazero.Runtime
@@ -76,7 +79,8 @@ type Bare struct {
 // ed25519 key, PKIX DER for ECDSA/RSA, HMAC secret), msg and sig. It checks
 // that one run succeeds, so a benchmark never measures a failing path.
 func NewBare(ctx context.Context, wasm []byte, kind int, closeOnDone bool, key, msg, sig []byte) (*Bare, error) {
-	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithMemoryLimitPages(16384).WithCloseOnContextDone(closeOnDone))
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithMemoryLimitPages(16384).
+		WithCloseOnContextDone(closeOnDone).WithCompilationCache(bareCache))
 	b := &Bare{rt: rt}
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
 		rt.Close(ctx)

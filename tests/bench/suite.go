@@ -51,7 +51,7 @@ type Suite struct {
 	Cache    wazero.CompilationCache
 	host     *hostsim.Host
 	plugin   *hostsim.Plugin
-	bares    []*Bare
+	bares    map[bareKey]*Bare
 	native   map[string]provider.Provider
 	ctx      context.Context
 	tokens   map[string]string // one token per JWT alg, shared by every group
@@ -66,7 +66,7 @@ func NewSuite(ctx context.Context, wasm, guest []byte) (*Suite, error) {
 		return nil, err
 	}
 	s := &Suite{W: w, Wasm: wasm, Guest: guest, Cache: wazero.NewCompilationCache(), ctx: ctx,
-		tokens: map[string]string{}, bareArgs: map[int][3][]byte{}}
+		tokens: map[string]string{}, bareArgs: map[int][3][]byte{}, bares: map[bareKey]*Bare{}}
 	if s.host, err = hostsim.New(ctx, wasm, w.HostConfig().WithCompilationCache(s.Cache)); err != nil {
 		return nil, err
 	}
@@ -287,12 +287,10 @@ func (s *Suite) checkWasm(b *testing.B, vm *hostsim.VM, r hostsim.Request) {
 
 func (s *Suite) bareBench(kind int, closeOnDone bool) func(*testing.B) {
 	return func(b *testing.B) {
-		a := s.bareArgs[kind]
-		bare, err := NewBare(s.ctx, s.Guest, kind, closeOnDone, a[0], a[1], a[2])
+		bare, err := s.bare(kind, closeOnDone)
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer bare.Close(s.ctx)
 		b.ReportAllocs()
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
@@ -301,6 +299,27 @@ func (s *Suite) bareBench(kind int, closeOnDone bool) func(*testing.B) {
 			}
 		}
 	}
+}
+
+// bare returns the suite's bare guest for kind, instantiated (and
+// compiled) on first use: testing.Benchmark calls a case several times.
+func (s *Suite) bare(kind int, closeOnDone bool) (*Bare, error) {
+	k := bareKey{kind, closeOnDone}
+	if b := s.bares[k]; b != nil {
+		return b, nil
+	}
+	a := s.bareArgs[kind]
+	b, err := NewBare(s.ctx, s.Guest, kind, closeOnDone, a[0], a[1], a[2])
+	if err != nil {
+		return nil, err
+	}
+	s.bares[k] = b
+	return b, nil
+}
+
+type bareKey struct {
+	kind        int
+	closeOnDone bool
 }
 
 // NativeRequest is the provider's view of r at now, the way the filter
