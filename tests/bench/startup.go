@@ -29,13 +29,27 @@ func (s *Suite) CompileTime(ctx context.Context) (time.Duration, error) {
 // worker (base, canary, worker: each instantiated, _initialize run,
 // on_vm_start, on_configure), so the per-VM figure is the third.
 func (s *Suite) StartTime(ctx context.Context) (perVM time.Duration, err error) {
+	return s.startTime(ctx, s.W.Config)
+}
+
+// MinimalConfig has one anonymous rule and no provider: StartTime with it
+// is the Go runtime's and the filter's own start-up, without the
+// benchmark configuration's providers.
+var MinimalConfig = []byte(`{"rules":[{"name":"open","anonymous":true}]}`)
+
+// StartTimeMinimal is StartTime with MinimalConfig.
+func (s *Suite) StartTimeMinimal(ctx context.Context) (time.Duration, error) {
+	return s.startTime(ctx, MinimalConfig)
+}
+
+func (s *Suite) startTime(ctx context.Context, cfg []byte) (perVM time.Duration, err error) {
 	h, err := hostsim.New(ctx, s.Wasm, s.W.HostConfig().WithCompilationCache(s.Cache))
 	if err != nil {
 		return 0, err
 	}
 	defer h.Close(ctx)
 	t0 := time.Now()
-	p, err := h.StartPlugin(ctx, hostsim.PluginConfig{Configuration: s.W.Config, Workers: 1})
+	p, err := h.StartPlugin(ctx, hostsim.PluginConfig{Configuration: cfg, Workers: 1})
 	d := time.Since(t0)
 	if err != nil {
 		return 0, err

@@ -3,12 +3,15 @@ package bench
 import (
 	"context"
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/hmac"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
+	"math/big"
 	"net/netip"
 	"strings"
 	"testing"
@@ -25,10 +28,11 @@ import (
 
 // Groups of cases.
 const (
-	GroupWasm   = "wasm"       // the built module in hostsim, whole stream lifecycle
-	GroupBare   = "bare"       // the primitive alone in the bare guest, same runtime
-	GroupNative = "native"     // our provider's Verify, natively
-	GroupGJWT   = "golang-jwt" // github.com/golang-jwt/jwt/v5 natively
+	GroupWasm   = "wasm"        // the built module in hostsim, whole stream lifecycle
+	GroupBare   = "bare"        // the primitive alone in the bare guest, same runtime
+	GroupNative = "native"      // our provider's Verify, natively
+	GroupGJWT   = "golang-jwt"  // github.com/golang-jwt/jwt/v5 natively
+	GroupPrim   = "native-bare" // the bare primitive natively, same inputs
 )
 
 // Case is one measurement.
@@ -230,6 +234,9 @@ func (s *Suite) Cases() []Case {
 	for _, x := range gj {
 		cs = append(cs, Case{GroupGJWT, x.scheme, s.golangJWTBench(x.alg, x.key)})
 	}
+	for _, x := range bares[:4] {
+		cs = append(cs, Case{GroupPrim, x.scheme, s.primBench(x.kind)})
+	}
 	return cs
 }
 
@@ -299,6 +306,58 @@ func (s *Suite) bareBench(kind int, closeOnDone bool) func(*testing.B) {
 			}
 		}
 	}
+}
+
+// primBench is the bare guest's run, natively: how much slower Wasm makes
+// the primitive itself.
+func (s *Suite) primBench(kind int) func(*testing.B) {
+	return func(b *testing.B) {
+		a := s.bareArgs[kind]
+		verify, err := nativePrimitive(kind, a[0], a[1], a[2])
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !verify() {
+			b.Fatal("native primitive refused its input")
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if !verify() {
+				b.Fatal("native primitive refused its input")
+			}
+		}
+	}
+}
+
+func nativePrimitive(kind int, key, msg, sig []byte) (func() bool, error) {
+	switch kind {
+	case BareEd25519:
+		return func() bool { return ed25519.Verify(key, msg, sig) }, nil
+	case BareHMAC:
+		return func() bool {
+			m := hmac.New(sha256.New, key)
+			m.Write(msg)
+			return hmac.Equal(m.Sum(nil), sig)
+		}, nil
+	}
+	pub, err := x509.ParsePKIXPublicKey(key)
+	if err != nil {
+		return nil, err
+	}
+	switch pub := pub.(type) {
+	case *ecdsa.PublicKey:
+		return func() bool {
+			h := sha256.Sum256(msg)
+			return ecdsa.Verify(pub, h[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:]))
+		}, nil
+	case *rsa.PublicKey:
+		return func() bool {
+			h := sha256.Sum256(msg)
+			return rsa.VerifyPKCS1v15(pub, crypto.SHA256, h[:], sig) == nil
+		}, nil
+	}
+	return nil, errors.New("bench: unknown primitive")
 }
 
 // bare returns the suite's bare guest for kind, instantiated (and

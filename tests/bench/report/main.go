@@ -142,12 +142,17 @@ func run(wasmPath, outDir string, rounds int, cps []int, long bool) error {
 		}
 		compiles = append(compiles, float64(d))
 	}
+	var minStarts []float64
 	for i := 0; i < 5; i++ {
 		d, err := s.StartTime(ctx)
 		if err != nil {
 			return err
 		}
 		starts = append(starts, float64(d))
+		if d, err = s.StartTimeMinimal(ctx); err != nil {
+			return err
+		}
+		minStarts = append(minStarts, float64(d))
 	}
 	log.Printf("allocations")
 	type allocRow struct {
@@ -278,7 +283,7 @@ func run(wasmPath, outDir string, rounds int, cps []int, long bool) error {
 		sorted := append([]float64(nil), r.ns...)
 		sort.Float64s(sorted)
 		xf := ""
-		if r.c.Group == bench.GroupWasm || r.c.Group == bench.GroupBare {
+		if r.c.Group != bench.GroupNative && r.c.Group != bench.GroupGJWT && r.c.Group != bench.GroupPrim {
 			xf = fmt.Sprintf("%.2f", ratio(r.c.Name(), "wasm/floor"))
 		}
 		p("| %s | %s | %s | %s | %s | %.0f | %.0f |\n", r.c.Name(), dur(median(r.ns)), dur(sorted[0]), dur(sorted[len(sorted)-1]),
@@ -287,7 +292,8 @@ func run(wasmPath, outDir string, rounds int, cps []int, long bool) error {
 	p("\n## Start-up and size\n\n| | |\n| --- | --- |\n")
 	p("| module size | %d bytes (%s) |\n", len(wasm), mib(len(wasm)))
 	p("| compile (fresh runtime, no cache), median of %d | %s |\n", len(compiles), dur(median(compiles)))
-	p("| instantiate + configure per VM (StartPlugin with 1 worker = base, canary, worker VMs; ÷ 3), median of %d | %s |\n\n", len(starts), dur(st))
+	p("| instantiate + configure per VM (StartPlugin with 1 worker = base, canary, worker VMs; ÷ 3), median of %d | %s |\n", len(starts), dur(st))
+	p("| the same with a one-rule configuration and no provider (`%s`) | %s |\n\n", bench.MinimalConfig, dur(median(minStarts)))
 
 	p("## Memory\n\n")
 	p("Mixed requests (pass-through, API key, IP rule, both rolling-code modes, scoped token, fresh EdDSA JWT, ")
