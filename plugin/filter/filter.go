@@ -50,7 +50,8 @@
 //
 // rule is the rule name or _none; provider is the provider that decided
 // (the verified primary identity's on success, the refusing one on a
-// provider refusal) or _none, _anonymous, _preflight; outcome is allowed,
+// provider refusal, the identified caller's on a later scope, role, claims or
+// rate-limit refusal) or _none, _anonymous, _preflight; outcome is allowed,
 // denied or shadow_denied; reason is ok or the refusal reason. Providers
 // define their own counters under tokengate.<provider>.*. Envoy shows them
 // with its wasmcustom. prefix hidden; a stats_tags regex such as

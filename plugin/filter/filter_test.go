@@ -170,7 +170,7 @@ func TestRefusals(t *testing.T) {
 			[]string{`TKey realm="keys"`, `TKey realm="reader"`},
 			"tokengate.requests.rule.api.provider.keys.outcome.denied.reason.bad_signature"},
 		{"insufficient scope", request("POST", "/api/x", [2]string{"x-reader", "ok:r"}), 403, `{"error":"insufficient_scope"}`, nil,
-			"tokengate.requests.rule.write.provider._none.outcome.denied.reason.insufficient_scope"},
+			"tokengate.requests.rule.write.provider.reader.outcome.denied.reason.insufficient_scope"},
 		{"no rule", request("GET", "/other"), 403, `{"error":"no_matching_rule"}`, nil,
 			"tokengate.requests.rule._none.provider._none.outcome.denied.reason.no_matching_rule"},
 		{"encoded slash", request("GET", "/api%2fx"), 400, `{"error":"bad_request"}`, nil,

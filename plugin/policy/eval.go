@@ -263,20 +263,23 @@ func (e *Evaluation) verified(p provider.Provider, id provider.Identity, fromAny
 	}
 }
 
+// checkRequirements refuses a caller whose identity lacks the rule's scopes,
+// role or claims. The refusal names the provider that identified the
+// caller, so metrics and logs say whose credential fell short.
 func (e *Evaluation) checkRequirements() bool {
 	r, id := e.rule, &e.v.Identity
 	if !r.Scopes.satisfiedBy(id.Scopes) {
-		e.finish(false, errScope, "")
+		e.finish(false, errScope, id.Provider)
 		return false
 	}
 	if len(r.Roles) > 0 && (id.Role == "" || !contains(r.Roles, id.Role)) {
-		e.finish(false, errRole, "")
+		e.finish(false, errRole, id.Provider)
 		return false
 	}
 	for i := range r.Claims {
 		c := &r.Claims[i]
 		if !c.satisfiedBy(id.Claims[c.Claim]) {
-			e.finish(false, errClaim, "")
+			e.finish(false, errClaim, id.Provider)
 			return false
 		}
 	}
@@ -296,7 +299,7 @@ func (e *Evaluation) limitThenAllow() {
 	ok, retry := e.pol.opts.Limiter.Take(e.limitKey(rl.By), rl.PerSecond, rl.Burst, e.req.Now)
 	if !ok {
 		e.v.RetryAfter = retry
-		e.finish(false, errRateLimited, "")
+		e.finish(false, errRateLimited, e.v.Identity.Provider)
 		return
 	}
 	e.finish(true, nil, "")
