@@ -33,9 +33,12 @@ test: wasm
 run: wasm
 	$(GO) run ./plugin/cmd/tokengate demo --wasm $(WASM)
 
-## bench: benchmarks and bench/REPORT.md.
+## bench: per-request cost, memory and start-up; writes bench/REPORT.md and
+## bench/cost.png (about 10 minutes). BENCHFLAGS=-long adds the
+## 1,000,000-request memory checkpoint (much longer).
+BENCHFLAGS ?=
 bench: wasm
-	$(GO) run ./tests/bench/report -wasm $(WASM) -out bench
+	$(GO) run ./tests/bench/report -wasm $(WASM) -out bench $(BENCHFLAGS)
 
 ## fuzz: each fuzz target for FUZZTIME (CI runs only the seed corpora, via make test).
 FUZZTIME ?= 20s

@@ -15,10 +15,12 @@
 //
 // # Fresh versus reused credentials
 //
-// Cases that need a fresh credential per request (JWTs with a new jti, HTTP
-// signatures with a nonce) mint them in batches with the timer stopped, so
-// minting (an RSA signature costs more than its verification) is never
-// counted. Cache-hit cases send one credential over and over.
+// Cases that need a fresh credential per request (JWTs with a new jti,
+// HTTP signatures) cycle through 2048 credentials minted once, before any
+// timing: twice the verified-token cache, a FIFO ring of 1024, so every send
+// misses it, and minting (an RSA signature costs more than its
+// verification) is never counted. Cache-hit cases send one credential over
+// and over. The memory run mints every request fresh (unique nonces).
 //
 // # The bare-primitive guest
 //

@@ -56,6 +56,7 @@ type Suite struct {
 	host     *hostsim.Host
 	plugin   *hostsim.Plugin
 	bares    map[bareKey]*Bare
+	pools    map[string][]hostsim.Request
 	native   map[string]provider.Provider
 	ctx      context.Context
 	tokens   map[string]string // one token per JWT alg, shared by every group
@@ -70,7 +71,7 @@ func NewSuite(ctx context.Context, wasm, guest []byte) (*Suite, error) {
 		return nil, err
 	}
 	s := &Suite{W: w, Wasm: wasm, Guest: guest, Cache: wazero.NewCompilationCache(), ctx: ctx,
-		tokens: map[string]string{}, bareArgs: map[int][3][]byte{}, bares: map[bareKey]*Bare{}}
+		tokens: map[string]string{}, bareArgs: map[int][3][]byte{}, bares: map[bareKey]*Bare{}, pools: map[string][]hostsim.Request{}}
 	if s.host, err = hostsim.New(ctx, wasm, w.HostConfig().WithCompilationCache(s.Cache)); err != nil {
 		return nil, err
 	}
@@ -202,7 +203,7 @@ func (s *Suite) Cases() []Case {
 	srcs := s.sources()
 	var cs []Case
 	for _, x := range srcs {
-		cs = append(cs, Case{GroupWasm, x.scheme, s.wasmBench(x.next, x.fresh)})
+		cs = append(cs, Case{GroupWasm, x.scheme, s.wasmBench(x.scheme, x.next, x.fresh)})
 	}
 	bares := []struct {
 		scheme      string
@@ -220,7 +221,7 @@ func (s *Suite) Cases() []Case {
 		if x.prov == "" || x.scheme == "introspection-hit" { // a callout has no native peer without a host
 			continue
 		}
-		cs = append(cs, Case{GroupNative, x.scheme, s.nativeBench(x.prov, x.next, x.fresh)})
+		cs = append(cs, Case{GroupNative, x.scheme, s.nativeBench(x.prov, x.scheme, x.next, x.fresh)})
 	}
 	gj := []struct {
 		scheme, alg string
@@ -240,12 +241,27 @@ func (s *Suite) Cases() []Case {
 	return cs
 }
 
-// batch is how many fresh credentials are minted per stopped-timer pause.
-const batch = 256
+// poolSize is how many distinct credentials a fresh-credential case
+// cycles through: twice the verified-token cache (1024 entries, a FIFO
+// ring), so every send is a miss; minted once per suite and scheme.
+const poolSize = 2048
 
-// feed runs body b.N times with requests from next, minting fresh ones in
-// batches with the timer stopped.
-func feed(b *testing.B, next func(time.Time) hostsim.Request, fresh bool, body func(hostsim.Request)) {
+// pool returns the scheme's credentials, minting them on first use.
+func (s *Suite) pool(scheme string, next func(time.Time) hostsim.Request) []hostsim.Request {
+	if p := s.pools[scheme]; p != nil {
+		return p
+	}
+	p := make([]hostsim.Request, poolSize)
+	for i := range p {
+		p[i] = next(T0)
+	}
+	s.pools[scheme] = p
+	return p
+}
+
+// feed runs body b.N times with requests from next, cycling through the
+// scheme's pool when every request needs a fresh credential.
+func (s *Suite) feed(b *testing.B, scheme string, next func(time.Time) hostsim.Request, fresh bool, body func(hostsim.Request)) {
 	if !fresh {
 		r := next(T0)
 		b.ResetTimer()
@@ -254,31 +270,23 @@ func feed(b *testing.B, next func(time.Time) hostsim.Request, fresh bool, body f
 		}
 		return
 	}
-	pool := make([]hostsim.Request, 0, batch)
+	pool := s.pool(scheme, next)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if i%batch == 0 {
-			b.StopTimer()
-			pool = pool[:0]
-			for j := 0; j < batch; j++ {
-				pool = append(pool, next(T0))
-			}
-			b.StartTimer()
-		}
-		body(pool[i%batch])
+		body(pool[i%len(pool)])
 	}
 }
 
 // wasmBench: one whole stream per iteration (context create, request
 // headers, log, done, delete) on the shared worker VM.
-func (s *Suite) wasmBench(next func(time.Time) hostsim.Request, fresh bool) func(*testing.B) {
+func (s *Suite) wasmBench(scheme string, next func(time.Time) hostsim.Request, fresh bool) func(*testing.B) {
 	return func(b *testing.B) {
 		vm := s.plugin.Worker(0)
 		// One request outside the timer: an introspection cache is filled,
 		// and a broken case fails before it is measured.
 		s.checkWasm(b, vm, next(T0))
 		b.ReportAllocs()
-		feed(b, next, fresh, func(r hostsim.Request) {
+		s.feed(b, scheme, next, fresh, func(r hostsim.Request) {
 			if res := vm.HTTP(s.ctx, r); res.Outcome != hostsim.OutcomeForwarded {
 				b.Fatalf("%s %d %s", res.Outcome, res.Status, res.Body)
 			}
@@ -396,7 +404,7 @@ func NativeRequest(r hostsim.Request, now time.Time) provider.Request {
 	return pr
 }
 
-func (s *Suite) nativeBench(name string, next func(time.Time) hostsim.Request, fresh bool) func(*testing.B) {
+func (s *Suite) nativeBench(name, scheme string, next func(time.Time) hostsim.Request, fresh bool) func(*testing.B) {
 	return func(b *testing.B) {
 		p := s.native[name]
 		if p == nil {
@@ -407,7 +415,7 @@ func (s *Suite) nativeBench(name string, next func(time.Time) hostsim.Request, f
 			b.Fatalf("native %s: %v", name, err)
 		}
 		b.ReportAllocs()
-		feed(b, next, fresh, func(r hostsim.Request) {
+		s.feed(b, scheme, next, fresh, func(r hostsim.Request) {
 			pr := NativeRequest(r, T0) // cheap next to verification; allocation-free requests are in TestZeroAllocs
 			if _, err := p.Verify(&pr); err != nil {
 				b.Fatal(err)

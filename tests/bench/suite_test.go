@@ -1,0 +1,94 @@
+package bench
+
+import (
+	"context"
+	"testing"
+
+	"github.com/tokengate/tokengate/hostsim"
+)
+
+// TestSourcesForward: every wasm scheme's request is let through by the
+// built module, so no benchmark measures a refusal path.
+func TestSourcesForward(t *testing.T) {
+	s := getSuite(t)
+	vm := s.plugin.Worker(0)
+	for _, src := range s.sources() {
+		t.Run(src.scheme, func(t *testing.T) {
+			for i := 0; i < 2; i++ { // twice: a cache-hit scheme must pass on its second send too
+				r := src.next(T0)
+				if res := vm.HTTP(context.Background(), r); res.Outcome != hostsim.OutcomeForwarded {
+					t.Fatalf("%s %s: %s %d %s", r.Method, r.Path, res.Outcome, res.Status, res.Body)
+				}
+			}
+		})
+	}
+}
+
+// TestReusedJWTHitsTheCache: the cache-hit case is one: sending the same
+// token again adds a hit and no miss.
+func TestReusedJWTHitsTheCache(t *testing.T) {
+	s := getSuite(t)
+	metric := func(name string) int64 {
+		m, _ := s.Host().Metric(name)
+		return m.Value
+	}
+	r := s.source("jwt-reused")(T0)
+	vm := s.plugin.Worker(0)
+	vm.HTTP(context.Background(), r)
+	hits, misses := metric("tokengate.jwt_ed.cache_hit"), metric("tokengate.jwt_ed.cache_miss")
+	if res := vm.HTTP(context.Background(), r); res.Outcome != hostsim.OutcomeForwarded {
+		t.Fatalf("refused: %d %s", res.Status, res.Body)
+	}
+	if got := metric("tokengate.jwt_ed.cache_hit"); got != hits+1 {
+		t.Errorf("cache hits %d -> %d, want one more", hits, got)
+	}
+	if got := metric("tokengate.jwt_ed.cache_miss"); got != misses {
+		t.Errorf("cache misses %d -> %d, want none", misses, got)
+	}
+}
+
+// TestMemRunSmall: the memory run on a few hundred requests forwards all of
+// them, sees both worker VMs' memories and counts single-use entries
+// within the configured bound.
+func TestMemRunSmall(t *testing.T) {
+	s := getSuite(t)
+	pts, err := s.MemRun(context.Background(), []int{220, 440})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pts) != 2 {
+		t.Fatalf("%d checkpoints", len(pts))
+	}
+	last := pts[1]
+	if last.Refused != 0 {
+		t.Errorf("%d requests refused", last.Refused)
+	}
+	if len(last.LinearMemory) != 2 || last.LinearMemory[0] == 0 || last.LinearMemory[1] == 0 {
+		t.Errorf("linear memories %v, want two worker VMs", last.LinearMemory)
+	}
+	total := 0
+	for _, n := range last.ReplayEntries {
+		total += n
+	}
+	// Two of the eleven mixed requests carry a single-use value.
+	if want := 2 * 440 / 11; total != want {
+		t.Errorf("replay entries %v, want %d in total", last.ReplayEntries, want)
+	}
+}
+
+// TestProfileSeesTheGuest: the profiler's name prefixes match the module's
+// name section (a renamed package would silently empty the table).
+func TestProfileSeesTheGuest(t *testing.T) {
+	s := getSuite(t)
+	gs, err := s.Profile(context.Background(), []string{"jwt-eddsa"}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := gs["jwt-eddsa"]
+	for _, w := range []string{"github.com_tokengate_tokengate_plugin_internal_abi.",
+		"github.com_tokengate_tokengate_plugin_provider_jwt.", "runtime.mallocgc"} {
+		if g.Calls[w] == 0 {
+			t.Errorf("no calls seen under %q", w)
+		}
+	}
+}
