@@ -7,6 +7,7 @@ import (
 
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/proxytest"
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
+	"github.com/tokengate/tokengate/hostsim/scenario"
 	"github.com/tokengate/tokengate/plugin/filter"
 	"github.com/tokengate/tokengate/plugin/provider/conf"
 )
@@ -21,12 +22,14 @@ func TestScenariosNative(t *testing.T) {
 	}
 }
 
-// runNative plays the scenario the way scenario.md describes, with the
-// limits of proxytest: one worker, callouts answered from "upstreams".
-func runNative(t *testing.T, s scenario, exp expectation) output {
+// runNative plays the decoded scenario the way scenario.md describes, with
+// the limits of proxytest: one worker, callouts answered from "upstreams".
+// scenario.Run cannot drive proxytest, so this runner is parity's own; it
+// reports in scenario.Result's shape so that both sides compare directly.
+func runNative(t *testing.T, s *scenario.Scenario, exp expectation) *scenario.Result {
 	now := s.NowUnixMs * 1e6
 	opt := proxytest.NewEmulatorOption().
-		WithPluginConfiguration(s.pluginConfig(t)).
+		WithPluginConfiguration(s.PluginConfig).
 		WithVMConfiguration([]byte(s.VMConfig)).
 		WithVMContext(filter.NewVMContextWith(filter.Options{
 			Env: conf.MapEnv(s.Env),
@@ -34,8 +37,9 @@ func runNative(t *testing.T, s scenario, exp expectation) output {
 		}))
 	host, reset := proxytest.NewHostEmulator(opt)
 	defer reset()
-	out := output{Metrics: map[string]int64{}}
-	if host.StartVM() != types.OnVMStartStatusOK {
+	out := &scenario.Result{Metrics: map[string]int64{}}
+	out.VMStartOK = host.StartVM() == types.OnVMStartStatusOK
+	if !out.VMStartOK {
 		return out
 	}
 	out.ConfigureOK = host.StartPlugin() == types.OnPluginStartStatusOK
@@ -54,11 +58,11 @@ func runNative(t *testing.T, s scenario, exp expectation) output {
 	return out
 }
 
-func nativeRequest(t *testing.T, host proxytest.HostEmulator, s scenario, r request, now *int64) (res result) {
+func nativeRequest(t *testing.T, host proxytest.HostEmulator, s *scenario.Scenario, r scenario.Request, now *int64) (res scenario.RequestResult) {
 	res.Name = r.Name
 	defer func() {
 		if p := recover(); p != nil {
-			res = result{Name: r.Name, Outcome: "trap", Body: "panic"}
+			res = scenario.RequestResult{Name: r.Name, Outcome: "trap", Body: "panic"}
 		}
 	}()
 	setProp(t, host, "source", r.SourceAddress)
@@ -100,7 +104,11 @@ func nativeRequest(t *testing.T, host proxytest.HostEmulator, s scenario, r requ
 			host.CallOnHttpCallResponse(c.CalloutID, [][2]string{{":status", "504"}}, nil, []byte("upstream request timeout"))
 		default:
 			*now += up.DelayMs * 1e6
-			rh := append([][2]string{{":status", strconv.Itoa(up.Status)}}, up.Headers...)
+			status := up.Status
+			if status == 0 {
+				status = 200 // scenario.md's default, as scenario.Run applies it
+			}
+			rh := append([][2]string{{":status", strconv.Itoa(status)}}, up.Headers...)
 			host.CallOnHttpCallResponse(c.CalloutID, rh, nil, []byte(up.Body))
 		}
 	}

@@ -7,74 +7,13 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/tokengate/tokengate/hostsim/scenario"
 )
 
-// scenario is the input format of shared/docs/scenario.md.
-type scenario struct {
-	PluginConfig    json.RawMessage     `json:"plugin_config"`
-	PluginConfigRaw *string             `json:"plugin_config_raw"`
-	VMConfig        string              `json:"vm_config"`
-	RootID          string              `json:"root_id"`
-	Env             map[string]string   `json:"env"`
-	NowUnixMs       int64               `json:"now_unix_ms"`
-	Upstreams       map[string]upstream `json:"upstreams"`
-	Requests        []request           `json:"requests"`
-}
-
-type upstream struct {
-	Status  int         `json:"status"`
-	Headers [][2]string `json:"headers"`
-	Body    string      `json:"body"`
-	DelayMs int64       `json:"delay_ms"`
-}
-
-type request struct {
-	Name               string      `json:"name"`
-	Method             string      `json:"method"`
-	Path               string      `json:"path"`
-	Authority          string      `json:"authority"`
-	Scheme             string      `json:"scheme"`
-	Headers            [][2]string `json:"headers"`
-	Body               string      `json:"body"`
-	SourceAddress      string      `json:"source_address"`
-	DestinationAddress string      `json:"destination_address"`
-	AdvanceMs          int64       `json:"advance_ms"`
-}
-
-// pluginConfig is the configuration string the host passes: the raw
-// string, or the compact JSON text of plugin_config.
-func (s *scenario) pluginConfig(t *testing.T) []byte {
-	if s.PluginConfigRaw != nil {
-		return []byte(*s.PluginConfigRaw)
-	}
-	if len(s.PluginConfig) == 0 {
-		return nil
-	}
-	var v any
-	if err := json.Unmarshal(s.PluginConfig, &v); err != nil {
-		t.Fatal(err)
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// result is one request's outcome, in the output format.
-type result struct {
-	Name    string      `json:"name"`
-	Outcome string      `json:"outcome"`
-	Status  int         `json:"status"`
-	Headers [][2]string `json:"headers"`
-	Body    string      `json:"body"`
-}
-
-type output struct {
-	ConfigureOK bool             `json:"configure_ok"`
-	Metrics     map[string]int64 `json:"metrics"`
-	Results     []result         `json:"results"`
-}
+// The scenario files are decoded by hostsim/scenario (the one reader of
+// shared/docs/scenario.md) and both runners report a *scenario.Result, so
+// parity has only the expectation format of its own.
 
 type expectation struct {
 	ConfigureOK bool             `json:"configure_ok"`
@@ -91,7 +30,7 @@ type expectation struct {
 
 type testCase struct {
 	name   string
-	scen   scenario
+	scen   *scenario.Scenario
 	expect expectation
 }
 
@@ -106,9 +45,12 @@ func loadCases(t *testing.T) []testCase {
 		if strings.HasSuffix(f, ".expect.json") {
 			continue
 		}
-		var c testCase
-		c.name = strings.TrimSuffix(filepath.Base(f), ".json")
-		readJSON(t, f, &c.scen)
+		c := testCase{name: strings.TrimSuffix(filepath.Base(f), ".json"), scen: decodeScenario(t, f)}
+		// Both hosts must start from the same clock; hostsim's default
+		// start time is not one the native runner can know.
+		if !c.scen.HasNow {
+			t.Fatalf("%s: parity scenarios must set now_unix_ms", f)
+		}
 		readJSON(t, strings.TrimSuffix(f, ".json")+".expect.json", &c.expect)
 		if c.expect.ConfigureOK && len(c.expect.Results) != len(c.scen.Requests) {
 			t.Fatalf("%s: %d requests but %d expectations", f, len(c.scen.Requests), len(c.expect.Results))
@@ -119,6 +61,20 @@ func loadCases(t *testing.T) []testCase {
 		t.Fatal("no scenarios in testdata")
 	}
 	return out
+}
+
+func decodeScenario(t *testing.T, path string) *scenario.Scenario {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s, err := scenario.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return s
 }
 
 func readJSON(t *testing.T, path string, v any) {
@@ -135,7 +91,7 @@ func readJSON(t *testing.T, path string, v any) {
 }
 
 // check compares an output with the expectation, reporting every mismatch.
-func check(t *testing.T, exp expectation, got output) {
+func check(t *testing.T, exp expectation, got *scenario.Result) {
 	t.Helper()
 	if got.ConfigureOK != exp.ConfigureOK {
 		t.Fatalf("configure_ok = %v, want %v", got.ConfigureOK, exp.ConfigureOK)
@@ -145,6 +101,9 @@ func check(t *testing.T, exp expectation, got output) {
 			t.Fatalf("requests were sent to a plugin that failed to configure: %d results", len(got.Results))
 		}
 		return
+	}
+	if len(got.Results) != len(exp.Results) {
+		t.Fatalf("%d results, want %d", len(got.Results), len(exp.Results))
 	}
 	for i, e := range exp.Results {
 		g := got.Results[i]
@@ -185,6 +144,30 @@ func check(t *testing.T, exp expectation, got output) {
 	for _, n := range names {
 		if got.Metrics[n] != exp.Metrics[n] {
 			t.Errorf("metric %s = %d, want %d", n, got.Metrics[n], exp.Metrics[n])
+		}
+	}
+}
+
+// compare requires native and wasm runs to agree on every request, and on
+// every metric the native run read (the expectation's metrics).
+func compare(t *testing.T, native, wasm *scenario.Result) {
+	t.Helper()
+	if native.ConfigureOK != wasm.ConfigureOK {
+		t.Fatalf("configure_ok: native %v, wasm %v", native.ConfigureOK, wasm.ConfigureOK)
+	}
+	if len(native.Results) != len(wasm.Results) {
+		t.Fatalf("results: native %d, wasm %d", len(native.Results), len(wasm.Results))
+	}
+	for i := range native.Results {
+		n, w := native.Results[i], wasm.Results[i]
+		if n.Outcome != w.Outcome || n.Status != w.Status || n.Body != w.Body || !equalPairs(n.Headers, w.Headers) {
+			t.Errorf("%s differs:\n native: %s %d %q %q\n   wasm: %s %d %q %q",
+				n.Name, n.Outcome, n.Status, n.Headers, n.Body, w.Outcome, w.Status, w.Headers, w.Body)
+		}
+	}
+	for name, v := range native.Metrics {
+		if wasm.Metrics[name] != v {
+			t.Errorf("metric %s: native %d, wasm %d", name, v, wasm.Metrics[name])
 		}
 	}
 }
