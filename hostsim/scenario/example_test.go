@@ -6,14 +6,14 @@ import (
 	"strings"
 
 	"github.com/tokengate/tokengate/hostsim"
+	"github.com/tokengate/tokengate/hostsim/internal/guesttest"
 	"github.com/tokengate/tokengate/hostsim/scenario"
-	"github.com/tokengate/tokengate/hostsim/scenario/testguest"
 )
 
 // Replaying a scenario on a module and printing the documented output.
 // The guest here is the package's test guest; use your plugin's .wasm.
 func ExampleRun() {
-	wasm, err := testguest.Wasm() // in your code: os.ReadFile("build/plugin.wasm")
+	wasm, err := guesttest.ScenarioWasm() // in your code: os.ReadFile("build/plugin.wasm")
 	if err != nil {
 		panic(err)
 	}

@@ -16,8 +16,8 @@ import (
 	"github.com/tetratelabs/wazero"
 
 	"github.com/tokengate/tokengate/hostsim"
+	"github.com/tokengate/tokengate/hostsim/internal/guesttest"
 	"github.com/tokengate/tokengate/hostsim/scenario"
-	"github.com/tokengate/tokengate/hostsim/scenario/testguest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -27,7 +27,7 @@ var cache = wazero.NewCompilationCache()
 
 func guest(t *testing.T) []byte {
 	t.Helper()
-	b, err := testguest.Wasm()
+	b, err := guesttest.ScenarioWasm()
 	if err != nil {
 		t.Fatal(err)
 	}

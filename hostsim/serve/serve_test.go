@@ -15,7 +15,7 @@ import (
 	"github.com/tetratelabs/wazero"
 
 	"github.com/tokengate/tokengate/hostsim"
-	"github.com/tokengate/tokengate/hostsim/scenario/testguest"
+	"github.com/tokengate/tokengate/hostsim/internal/guesttest"
 	"github.com/tokengate/tokengate/hostsim/serve"
 )
 
@@ -70,7 +70,7 @@ func (r *recorder) count() int {
 // the proxy's URL.
 func proxy(t *testing.T, o serve.Options) string {
 	t.Helper()
-	wasm, err := testguest.Wasm()
+	wasm, err := guesttest.ScenarioWasm()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,7 +313,7 @@ func TestConcurrentRequests(t *testing.T) {
 }
 
 func TestNewRefuses(t *testing.T) {
-	wasm, err := testguest.Wasm()
+	wasm, err := guesttest.ScenarioWasm()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,7 +354,7 @@ func TestNewRefuses(t *testing.T) {
 // header values (they may be credentials).
 func TestLogHasNoHeaderValues(t *testing.T) {
 	up := newRecorder(t, 200, "")
-	wasm, err := testguest.Wasm()
+	wasm, err := guesttest.ScenarioWasm()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -382,7 +382,7 @@ func TestLogHasNoHeaderValues(t *testing.T) {
 // TestTicksFollowRealTime: with no requests at all, the plugin's ticks
 // (period 20 ms) are delivered as real time passes.
 func TestTicksFollowRealTime(t *testing.T) {
-	wasm, err := testguest.Wasm()
+	wasm, err := guesttest.ScenarioWasm()
 	if err != nil {
 		t.Fatal(err)
 	}

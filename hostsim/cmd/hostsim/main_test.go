@@ -9,7 +9,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/tokengate/tokengate/hostsim/scenario/testguest"
+	"github.com/tokengate/tokengate/hostsim/internal/guesttest"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected outputs inside the scripts")
@@ -34,7 +34,7 @@ func realPlugin() string {
 // guest, $TOKENGATE the real plugin; scripts that need the real plugin
 // start with [!tokengate] skip (it exists after `make wasm`).
 func TestScripts(t *testing.T) {
-	guest, err := testguest.Path()
+	guest, err := guesttest.ScenarioPath()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokengate/tokengate/hostsim/scenario/testguest"
+	"github.com/tokengate/tokengate/hostsim/internal/guesttest"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server's log writes.
@@ -39,7 +39,7 @@ func (s *syncBuffer) String() string {
 // callout to a --cluster reaches --upstream with the plugin's headers, the
 // --env value reaches the plugin, and the command stops cleanly on cancel.
 func TestServeCommand(t *testing.T) {
-	guest, err := testguest.Path()
+	guest, err := guesttest.ScenarioPath()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,15 +1,22 @@
-// Package guesttest compiles the Go test guests under hostsim's
-// testdata/guests for the tests of hostsim and its sub-packages. Only tests
-// import it.
+// Package guesttest compiles the Go test guests of hostsim and its
+// sub-packages (hostsim/testdata/guests/*, and the scenario runner's guest
+// hostsim/scenario/testdata/guests/scen that the scenario, serve and
+// hostsim command tests share). It is test support: it needs the Go
+// toolchain and the module's sources, so only tests import it (being
+// internal to hostsim, nothing outside hostsim/ can).
 //
 // Guests are built as the plugin is (GOOS=wasip1 GOARCH=wasm,
 // -buildmode=c-shared) and cached under the user cache directory, keyed by
-// the hash of their sources and the Go version, so reruns do not rebuild.
+// the guest directory's name and the hash of its sources and the Go
+// version, so reruns do not rebuild. A build goes to a private file that is
+// then renamed, so concurrent test binaries never read a half-written
+// module.
 package guesttest
 
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -22,24 +29,24 @@ import (
 
 var (
 	mu    sync.Mutex
-	built = map[string][]byte{}
+	built = map[string]string{} // guest directory → built module path
 )
 
-// Build compiles the guest in dir (a directory of Go files, package main)
-// and returns the module bytes.
-func Build(dir string) ([]byte, error) {
+// Path compiles the guest in dir (a directory of Go files, package main)
+// if its cached module is missing, and returns the module's path.
+func Path(dir string) (string, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if b, ok := built[abs]; ok {
-		return b, nil
+	if p, ok := built[abs]; ok {
+		return p, nil
 	}
 	files, err := filepath.Glob(filepath.Join(abs, "*.go"))
 	if err != nil || len(files) == 0 {
-		return nil, fmt.Errorf("guesttest: no Go sources in %s", dir)
+		return "", fmt.Errorf("guesttest: no Go sources in %s", dir)
 	}
 	sort.Strings(files)
 	h := sha256.New()
@@ -47,39 +54,68 @@ func Build(dir string) ([]byte, error) {
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
-			return nil, err
+			return "", err
 		}
 		h.Write([]byte(filepath.Base(f)))
 		h.Write(b)
 	}
-	sum := hex.EncodeToString(h.Sum(nil))[:24]
 	cacheDir, err := os.UserCacheDir()
 	if err != nil {
 		cacheDir = os.TempDir()
 	}
 	cacheDir = filepath.Join(cacheDir, "tokengate-hostsim-guests")
-	out := filepath.Join(cacheDir, filepath.Base(abs)+"-"+sum+".wasm")
-	if b, err := os.ReadFile(out); err == nil {
-		built[abs] = b
-		return b, nil
+	out := filepath.Join(cacheDir, filepath.Base(abs)+"-"+hex.EncodeToString(h.Sum(nil))[:24]+".wasm")
+	if _, err := os.Stat(out); err == nil {
+		built[abs] = out
+		return out, nil
 	}
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
-		return nil, err
+		return "", err
 	}
 	tmp := out + ".tmp" + strconv.Itoa(os.Getpid())
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-buildmode=c-shared", "-trimpath", "-o", tmp, ".")
+	// The go on PATH is the one running the tests; GOROOT's is the fallback.
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	cmd := exec.Command(goBin, "build", "-buildmode=c-shared", "-trimpath", "-o", tmp, ".")
 	cmd.Dir = abs
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 	if msg, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("guesttest: building %s: %v\n%s", dir, err, msg)
+		os.Remove(tmp)
+		return "", fmt.Errorf("guesttest: building %s: %v\n%s", dir, err, msg)
 	}
 	if err := os.Rename(tmp, out); err != nil {
-		return nil, err
+		return "", err
 	}
-	b, err := os.ReadFile(out)
+	built[abs] = out
+	return out, nil
+}
+
+// Build compiles the guest in dir like Path and returns the module bytes.
+func Build(dir string) ([]byte, error) {
+	p, err := Path(dir)
 	if err != nil {
 		return nil, err
 	}
-	built[abs] = b
-	return b, nil
+	return os.ReadFile(p)
+}
+
+// ScenarioPath returns the path of the built scenario runner's guest,
+// hostsim/scenario/testdata/guests/scen, from any test's directory.
+func ScenarioPath() (string, error) {
+	_, self, _, ok := runtime.Caller(0)
+	if !ok {
+		return "", errors.New("guesttest: cannot locate hostsim's sources")
+	}
+	return Path(filepath.Join(filepath.Dir(self), "..", "..", "scenario", "testdata", "guests", "scen"))
+}
+
+// ScenarioWasm returns the built scenario guest's bytes.
+func ScenarioWasm() ([]byte, error) {
+	p, err := ScenarioPath()
+	if err != nil {
+		return nil, err
+	}
+	return os.ReadFile(p)
 }
