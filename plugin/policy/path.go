@@ -12,6 +12,7 @@ var (
 	errPathFragment     = provider.NewError(provider.ReasonBadRequest, "fragment in path")
 	errPathEscape       = provider.NewError(provider.ReasonBadRequest, "invalid percent-encoding in path")
 	errPathEncodedSlash = provider.NewError(provider.ReasonBadRequest, "encoded slash or backslash in path")
+	errPathEncodedDelim = provider.NewError(provider.ReasonBadRequest, "encoded ? or # in path")
 	errPathBackslash    = provider.NewError(provider.ReasonBadRequest, "backslash in path")
 	errPathControl      = provider.NewError(provider.ReasonBadRequest, "NUL or control character in path")
 	errPathDoubleEnc    = provider.NewError(provider.ReasonBadRequest, "double percent-encoding in path")
@@ -87,6 +88,11 @@ func NormalisePath(p string, foldCase bool) (string, error) {
 			switch {
 			case d == '/' || d == '\\':
 				return "", errPathEncodedSlash
+			case d == '?' || d == '#':
+				// Decoded, they would end the path for any upstream that
+				// re-parses it (/admin%3F matched as "/admin?" but served
+				// as /admin), and the normal form would not be stable.
+				return "", errPathEncodedDelim
 			case d < 0x20 || d == 0x7f:
 				return "", errPathControl
 			case d == '%' && i+4 < len(p) && isHex(p[i+3]) && isHex(p[i+4]):

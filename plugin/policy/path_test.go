@@ -30,6 +30,8 @@ func TestNormalisePath(t *testing.T) {
 		{"params only segment", "/a/;x/b", false, "/a/b"},
 		{"encoded slash upper", "/admin%2Fusers", false, ""},
 		{"encoded slash lower", "/public%2f..%2fadmin", false, ""},
+		{"encoded question mark", "/admin%3F", false, ""},
+		{"encoded hash", "/%230", false, ""},
 		{"encoded backslash", "/admin%5cusers", false, ""},
 		{"raw backslash", "/public\\..\\admin", false, ""},
 		{"raw NUL", "/admin\x00.json", false, ""},
