@@ -97,6 +97,13 @@ type Options struct {
 // registers it; native tests hand it to proxytest.
 func NewVMContext() types.VMContext { return NewVMContextWith(Options{}) }
 
+// Register installs the filter with options as the module's root context.
+// The production main registers NewVMContext through the internal facade;
+// Register lets a test build outside plugin/ (such as the hardening suite's
+// module whose providers panic on demand) do the same with its own provider
+// types. Call it from init(), as the wasm main does.
+func Register(o Options) { proxywasm.SetVMContext(NewVMContextWith(o)) }
+
 // NewVMContextWith is NewVMContext with test or tool options.
 func NewVMContextWith(o Options) types.VMContext {
 	if o.Env == nil {
