@@ -82,6 +82,13 @@ type Options struct {
 	Workers int
 	// FailurePolicy is what happens after a VM traps (default fail closed).
 	FailurePolicy hostsim.FailurePolicy
+	// AllowOnHeadersStopIteration is Envoy's Wasm filter option of that
+	// name (hostsim.PluginConfig has the details): when true, a plugin that
+	// pauses in on_request_headers still gets the body callbacks and can
+	// resume from them, so rules that read the body before deciding
+	// complete. When false (Envoy's default) such a request is never
+	// resumed and gets 503.
+	AllowOnHeadersStopIteration bool
 	// Config is the base host configuration (log level, properties…).
 	// Profile, clusters and the clock are applied on top.
 	Config hostsim.Config
@@ -168,6 +175,7 @@ func New(ctx context.Context, wasm []byte, o Options) (*Server, error) {
 	plugin, err := host.StartPlugin(base, hostsim.PluginConfig{
 		Name: o.Name, RootID: o.RootID, Configuration: o.PluginConfig, VMConfiguration: o.VMConfig,
 		Env: o.Env, Workers: o.Workers, FailurePolicy: o.FailurePolicy,
+		AllowOnHeadersStopIteration: o.AllowOnHeadersStopIteration,
 	})
 	s := &Server{ctx: base, host: host, plugin: plugin, target: target, maxBody: o.MaxRequestBytes, logger: o.Logger}
 	s.logEntries(host.Logs())

@@ -74,6 +74,12 @@ func proxy(t *testing.T, o serve.Options) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return proxyWasm(t, wasm, o)
+}
+
+// proxyWasm is proxy for any module.
+func proxyWasm(t *testing.T, wasm []byte, o serve.Options) string {
+	t.Helper()
 	o.Profile = hostsim.ProfileEnvoyCurrent
 	o.Config = o.Config.WithCompilationCache(cache)
 	var logs bytes.Buffer

@@ -37,7 +37,9 @@ func (s *syncBuffer) String() string {
 
 // TestServeCommand wires the flags end to end: a request allowed after a
 // callout to a --cluster reaches --upstream with the plugin's headers, the
-// --env value reaches the plugin, and the command stops cleanly on cancel.
+// --env value reaches the plugin, --allow-on-headers-stop-iteration lets a
+// body callback resume a request paused in its headers, and the command
+// stops cleanly on cancel.
 func TestServeCommand(t *testing.T) {
 	guest, err := guesttest.ScenarioPath()
 	if err != nil {
@@ -69,7 +71,7 @@ func TestServeCommand(t *testing.T) {
 	go func() {
 		done <- cli(ctx, []string{"serve", "--wasm", guest, "--config", config, "--listen", addr,
 			"--upstream", upstream.URL, "--cluster", "authz=" + cluster.URL, "--env", "GREETING=hello",
-			"--profile", "envoy-current"}, io.Discard, &stderr)
+			"--profile", "envoy-current", "--allow-on-headers-stop-iteration"}, io.Discard, &stderr)
 	}()
 	var resp *http.Response
 	for deadline := time.Now().Add(30 * time.Second); ; {
@@ -106,6 +108,20 @@ func TestServeCommand(t *testing.T) {
 	resp.Body.Close()
 	if string(body) != "up:/e::hello|true" {
 		t.Fatalf("env: got %q", body)
+	}
+	// The guest pauses in on_request_headers and continues from the body
+	// callback: only --allow-on-headers-stop-iteration lets that resume
+	// the request (without it Envoy, and serve, never resume it: 503).
+	req, _ = http.NewRequest("POST", "http://"+addr+"/b", strings.NewReader("payload"))
+	req.Header.Set("x-op", "pause")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "up:/b::" {
+		t.Fatalf("paused in headers, resumed by the body: got %d %q", resp.StatusCode, body)
 	}
 	cancel()
 	if code := <-done; code != 0 {
