@@ -92,3 +92,22 @@ func TestProfileSeesTheGuest(t *testing.T) {
 		}
 	}
 }
+
+// TestFreshCasesMiss: a fresh-credential case never hits the verified-token
+// cache, even though testing.Benchmark calls it several times.
+func TestFreshCasesMiss(t *testing.T) {
+	s := getSuite(t)
+	for _, c := range s.Cases() {
+		if c.Name() != "wasm/jwt-es256" {
+			continue
+		}
+		for i := 0; i < 3; i++ {
+			if r := testing.Benchmark(c.Bench); r.N == 0 {
+				t.Fatal("benchmark failed")
+			}
+		}
+	}
+	if m, _ := s.Host().Metric("tokengate.jwt_es.cache_hit"); m.Value != 0 {
+		t.Errorf("%d cache hits in a fresh-credential case", m.Value)
+	}
+}

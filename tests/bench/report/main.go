@@ -114,6 +114,13 @@ func run(wasmPath, outDir string, rounds int, cps []int, long bool) error {
 			res[i].bytes = append(res[i].bytes, float64(br.AllocedBytesPerOp()))
 		}
 	}
+	// Fresh-credential cases must never have hit a cache: the providers
+	// below only ever see fresh tokens.
+	for _, name := range []string{"tokengate.jwt_es.cache_hit", "tokengate.jwt_rs.cache_hit"} {
+		if m, _ := s.Host().Metric(name); m.Value != 0 {
+			return fmt.Errorf("%s = %d: a fresh-credential case hit the cache, its numbers are wrong", name, m.Value)
+		}
+	}
 	ratio := func(num, den string) float64 {
 		a, b := res[idx[num]], res[idx[den]]
 		var rs []float64
