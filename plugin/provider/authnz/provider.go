@@ -63,14 +63,14 @@ func FromConfig(name string, o *conf.Object, d provider.Deps) provider.Provider 
 	}
 	p := &Provider{
 		name:   name,
-		header: lower(o.String("header", "authorization")),
+		header: provider.LowerASCII(o.String("header", "authorization")),
 		b64:    o.Enum("envelope", "fernet", "fernet", "b64-fernet") == "b64-fernet",
 		ttl:    o.Int("ttl_seconds", 0, 0, 10*365*86400),
 		intern: map[string]string{},
 		outer:  make([]byte, 0, MaxTokenBytes),
 	}
 	scheme := o.String("scheme", "Bearer")
-	p.scheme = lower(scheme)
+	p.scheme = provider.LowerASCII(scheme)
 	p.pol.Issuer = o.RequiredString("issuer")
 	if raw, typ := o.Raw("api_version"); raw == nil {
 		o.Fail("api_version", "is required (the API version the keys carry, number or string)")
@@ -118,16 +118,6 @@ func FromConfig(name string, o *conf.Object, d provider.Deps) provider.Provider 
 	return p
 }
 
-func lower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
-}
-
 // Name implements provider.Provider.
 func (p *Provider) Name() string { return p.name }
 
@@ -168,7 +158,7 @@ func (p *Provider) verify(req *provider.Request) (provider.Identity, error) {
 		for i < len(h) && h[i] != ' ' {
 			i++
 		}
-		if !lowerEq(h[:i], p.scheme) {
+		if !provider.EqualLowerASCII(h[:i], p.scheme) {
 			return provider.Identity{}, provider.ErrNoCredential // another scheme
 		}
 		if i+1 >= len(h) {
@@ -246,22 +236,6 @@ func (p *Provider) interned(b []byte) string {
 		p.intern[s] = s
 	}
 	return s
-}
-
-func lowerEq(s, lowerWant string) bool {
-	if len(s) != len(lowerWant) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lowerWant[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // Strip implements provider.Stripper: the key is not forwarded.

@@ -84,8 +84,8 @@ func FromConfig(name string, o *conf.Object, d provider.Deps) provider.Provider 
 	}
 	pr := &Provider{
 		name:         name,
-		header:       lower(o.String("header", "x-rolling-code")),
-		clientHeader: lower(o.String("client_header", "")),
+		header:       provider.LowerASCII(o.String("header", "x-rolling-code")),
+		clientHeader: provider.LowerASCII(o.String("client_header", "")),
 		singleUse:    o.Bool("single_use", false),
 		replay:       d.Replay,
 		index:        map[string]int{},
@@ -136,16 +136,6 @@ func FromConfig(name string, o *conf.Object, d provider.Deps) provider.Provider 
 	pr.badCount = d.Counter("rolling_code.refused")
 	pr.replayCount = d.Counter("rolling_code.replayed")
 	return pr
-}
-
-func lower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
 }
 
 // Name implements provider.Provider.

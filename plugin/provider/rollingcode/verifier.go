@@ -62,7 +62,7 @@ type Verifier struct {
 	// (and an attacker cannot make it thrash).
 	cache [][]cacheEntry
 	next  []int
-	wbuf    [2*(2*maxSkewSeconds+2) + 4]int64
+	wbuf  [2*(2*maxSkewSeconds+2) + 4]int64
 }
 
 // NewVerifier builds a verifier. Seeds are kept, not copied.

@@ -57,10 +57,10 @@ func FromConfig(name string, o *conf.Object, d provider.Deps) provider.Provider 
 	keyword := o.String("header_keyword", "TmpToken")
 	p := &Provider{
 		name:          name,
-		keyword:       lower(keyword),
-		authHeader:    lower(o.String("header", "authorization")),
+		keyword:       provider.LowerASCII(keyword),
+		authHeader:    provider.LowerASCII(o.String("header", "authorization")),
 		queryParam:    o.String("query_param", "TOKEN"),
-		recipientName: lower(o.String("recipient_header", "x-api-token-recipient")),
+		recipientName: provider.LowerASCII(o.String("recipient_header", "x-api-token-recipient")),
 		tok:           make([]byte, 0, MaxTokenBytes),
 	}
 	if o.Bool("single_use", false) {
@@ -103,16 +103,6 @@ func containsSpace(s string) bool {
 	return false
 }
 
-func lower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
-}
-
 // Name implements provider.Provider.
 func (p *Provider) Name() string { return p.name }
 
@@ -150,7 +140,7 @@ func (p *Provider) credential(req *provider.Request) ([]byte, error) {
 	}
 	if n == 1 {
 		first, rest := nextWord(h)
-		if lowerEq(first, p.keyword) {
+		if provider.EqualLowerASCII(first, p.keyword) {
 			tok, rest := nextWord(rest)
 			if tok == "" {
 				return nil, errNoCredentials
@@ -221,7 +211,7 @@ func (p *Provider) Strip(req *provider.Request, e *provider.Edits) {
 		e.RemoveQueryParams = append(e.RemoveQueryParams, p.queryParam)
 	}
 	if h, n := req.Header(p.authHeader); n > 0 {
-		if first, _ := nextWord(h); lowerEq(first, p.keyword) {
+		if first, _ := nextWord(h); provider.EqualLowerASCII(first, p.keyword) {
 			e.RemoveHeaders = append(e.RemoveHeaders, p.authHeader)
 		}
 	}
@@ -242,22 +232,6 @@ func nextWord(s string) (word, rest string) {
 		j++
 	}
 	return s[i:j], s[j:]
-}
-
-func lowerEq(s, lowerWant string) bool {
-	if len(s) != len(lowerWant) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lowerWant[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // queryUnescape decodes a form-encoded value ('+' is a space).

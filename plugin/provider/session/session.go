@@ -68,6 +68,7 @@ package session
 import (
 	"crypto/sha256"
 	"net/netip"
+	"strings"
 
 	"github.com/buger/jsonparser"
 	"github.com/tokengate/tokengate/plugin/provider"
@@ -169,7 +170,7 @@ func FromConfig(name string, o *conf.Object, d provider.Deps) provider.Provider 
 			}
 			s.name = so.RequiredString(names[0])
 			if s.kind == srcHeader {
-				s.name = lower(s.name)
+				s.name = provider.LowerASCII(s.name)
 			}
 			p.sources = append(p.sources, s)
 		}
@@ -190,16 +191,6 @@ func FromConfig(name string, o *conf.Object, d provider.Deps) provider.Provider 
 	p.calloutCount = d.Counter("session.callout")
 	p.sizeGauge = d.Gauge("session.cache_entries")
 	return p
-}
-
-func lower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
 }
 
 // Name implements provider.Provider.
@@ -435,13 +426,13 @@ func cookie(req *provider.Request, name string) (value string, n int) {
 		s := h.Value
 		for len(s) > 0 {
 			var part string
-			if i := indexByte(s, ';'); i >= 0 {
+			if i := strings.IndexByte(s, ';'); i >= 0 {
 				part, s = s[:i], s[i+1:]
 			} else {
 				part, s = s, ""
 			}
 			part = trimSpace(part)
-			eq := indexByte(part, '=')
+			eq := strings.IndexByte(part, '=')
 			if eq < 0 || trimSpace(part[:eq]) != name {
 				continue
 			}
@@ -456,15 +447,6 @@ func cookie(req *provider.Request, name string) (value string, n int) {
 		}
 	}
 	return value, n
-}
-
-func indexByte(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
 }
 
 func trimSpace(s string) string {

@@ -164,8 +164,8 @@ func FromConfig(name string, o *conf.Object, d provider.Deps) provider.Provider 
 	p := &Provider{
 		name:         name,
 		body:         o.Enum("source", "header", "header", "body") == "body",
-		header:       lower(o.String("header", "x-signed-payload")),
-		clientHeader: lower(o.String("client_header", "")),
+		header:       provider.LowerASCII(o.String("header", "x-signed-payload")),
+		clientHeader: provider.LowerASCII(o.String("client_header", "")),
 		index:        map[string]int{},
 	}
 	maxBytes := int(o.Int("max_bytes", 8192, 64, 1<<20))
@@ -199,16 +199,6 @@ func FromConfig(name string, o *conf.Object, d provider.Deps) provider.Provider 
 	p.okCount = d.Counter("signed_payload.ok")
 	p.badCount = d.Counter("signed_payload.refused")
 	return p
-}
-
-func lower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
 }
 
 // Name implements provider.Provider.
