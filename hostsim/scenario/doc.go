@@ -29,6 +29,10 @@
 // does; only start-up differs (it runs once per VM, and its logs appear
 // once per VM), because scenario.md sends every request to one VM.
 //
+// Options.AllowOnHeadersStopIteration is Envoy's filter option of that
+// name, a host setting scenario.md leaves out: plugins that pause in the
+// request headers to read the body need it, in Envoy as here.
+//
 // # Output
 //
 // Top-level logs are every record not logged while a request ran:

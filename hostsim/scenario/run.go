@@ -22,6 +22,12 @@ type Options struct {
 	// included). Requests all go to worker 0, in order, as scenario.md
 	// requires; the other workers share the Host's shared data and metrics.
 	Workers int
+	// AllowOnHeadersStopIteration is Envoy's Wasm filter option of that
+	// name (see hostsim.PluginConfig): with it, a plugin that pauses in
+	// on_request_headers still gets the request body and can resume from
+	// the body callback; without it (Envoy's default) such a request ends
+	// paused_forever. It is a host setting, not part of scenario.md.
+	AllowOnHeadersStopIteration bool
 	// Config is the base host configuration (compilation cache, log level,
 	// properties, extra clusters…). The scenario's clusters and clock are
 	// applied on top.
@@ -99,7 +105,7 @@ func Run(ctx context.Context, wasm []byte, s *Scenario, opts Options) (*Result, 
 
 	plugin, err := host.StartPlugin(ctx, hostsim.PluginConfig{
 		RootID: s.RootID, Configuration: s.PluginConfig, VMConfiguration: []byte(s.VMConfig),
-		Env: s.Env, Workers: opts.Workers,
+		Env: s.Env, Workers: opts.Workers, AllowOnHeadersStopIteration: opts.AllowOnHeadersStopIteration,
 	})
 	if err != nil {
 		if ctx.Err() != nil {

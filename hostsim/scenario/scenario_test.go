@@ -303,6 +303,28 @@ func TestRunTrap(t *testing.T) {
 	}
 }
 
+// TestRunAllowOnHeadersStopIteration: the guest pauses in its request
+// headers and continues from the body callback. Only with the option does
+// the body reach it (Envoy's allow_on_headers_stop_iteration); without it
+// the request is never resumed.
+func TestRunAllowOnHeadersStopIteration(t *testing.T) {
+	s := decodeString(t, `{"requests":[{"name":"r","method":"POST","body":"payload","headers":[["x-op","pause"]]}]}`)
+	for _, tc := range []struct {
+		allow    bool
+		outcome  string
+		bodySeen bool
+	}{
+		{allow: true, outcome: "forwarded", bodySeen: true},
+		{allow: false, outcome: "paused_forever"},
+	} {
+		r := run(t, s, scenario.Options{AllowOnHeadersStopIteration: tc.allow})
+		got := r.Results[0]
+		if got.Outcome != tc.outcome || hasLog(got.Logs, "debug", "request_body size=7 eos=1") != tc.bodySeen {
+			t.Errorf("allow=%v: %s, logs %+v; want %s, body callback %v", tc.allow, got.Outcome, got.Logs, tc.outcome, tc.bodySeen)
+		}
+	}
+}
+
 // TestRunWorkers: with N workers, start-up runs on the canary and on every
 // worker, and requests all go to one VM (its state is shared between them).
 func TestRunWorkers(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 )
 
 const runUsage = `Usage: hostsim run --wasm FILE --scenario FILE [--profile NAME] [--workers N] [--log-level LEVEL]
+                   [--allow-on-headers-stop-iteration]
 
 Replays a scenario (shared/docs/scenario.md) on the module and prints the
 result JSON on stdout, in a fixed layout: the same run gives the same bytes.
@@ -39,6 +40,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	profile := fs.String("profile", "", "Envoy profile `NAME`: envoy-1.32, envoy-1.33 (default), envoy-current, full-wasi")
 	workers := fs.Int("workers", 1, "number of worker VMs (`N`)")
 	logLevel := fs.String("log-level", "trace", "proxy wasm log `LEVEL`; records below it are dropped (Istio runs at warn)")
+	allowStop := fs.Bool("allow-on-headers-stop-iteration", false, allowStopHelp)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), runUsage)
 		fs.PrintDefaults()
@@ -82,7 +84,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer release()
 	res, err := scenario.Run(ctx, wasm, s, scenario.Options{Profile: hostsim.Profile(*profile), Workers: *workers,
-		Config: base.WithLogLevel(level)})
+		Config: base.WithLogLevel(level), AllowOnHeadersStopIteration: *allowStop})
 	if err != nil {
 		return fail(stderr, err)
 	}
@@ -91,6 +93,12 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	return 0
 }
+
+// allowStopHelp documents --allow-on-headers-stop-iteration for run and serve.
+const allowStopHelp = "let a plugin that pauses in on_request_headers read the body and resume from the body callback, " +
+	"as Envoy's Wasm filter option allow_on_headers_stop_iteration: true does; without it (Envoy's default) " +
+	"such requests are never resumed (run: paused_forever, serve: 503). Rules that buffer the body " +
+	"(tokengate's buffer_body) need it, in Envoy too"
 
 // parse parses flags; done is true when the command must stop (help or a
 // flag error) with the returned code.

@@ -72,10 +72,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	workers := fs.Int("workers", 1, "number of worker VMs (`N`); each runs one request at a time")
 	logLevel := fs.String("log-level", "info", "proxy wasm log `LEVEL`; records below it are dropped (Istio runs at warn)")
 	failure := fs.String("failure-policy", "closed", "after a VM traps: `closed` (503), open (bypass the plugin) or reload (new VM after 1 s)")
-	allowStop := fs.Bool("allow-on-headers-stop-iteration", false,
-		"let a plugin that pauses in on_request_headers read the body and resume from the body callback, "+
-			"as Envoy's Wasm filter option allow_on_headers_stop_iteration: true does; without it (Envoy's default) "+
-			"such requests never resume and get 503. Rules that buffer the body (tokengate's buffer_body) need it, in Envoy too")
+	allowStop := fs.Bool("allow-on-headers-stop-iteration", false, allowStopHelp)
 	clusters := &pairsFlag{what: "NAME", m: map[string]string{}}
 	env := &pairsFlag{what: "NAME", m: map[string]string{}}
 	fs.Var(clusters, "cluster", "callout cluster `NAME=URL` (repeatable)")
