@@ -37,10 +37,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	wasmPath := fs.String("wasm", "", "the proxy-wasm module (`FILE`)")
 	scenPath := fs.String("scenario", "", "the scenario JSON (`FILE`, - for stdin)")
-	profile := fs.String("profile", "", "Envoy profile `NAME`: envoy-1.32, envoy-1.33 (default), envoy-current, full-wasi")
-	workers := fs.Int("workers", 1, "number of worker VMs (`N`)")
-	logLevel := fs.String("log-level", "trace", "proxy wasm log `LEVEL`; records below it are dropped (Istio runs at warn)")
-	allowStop := fs.Bool("allow-on-headers-stop-iteration", false, allowStopHelp)
+	host := addHostFlags(fs, "number of worker VMs (`N`)", "trace")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), runUsage)
 		fs.PrintDefaults()
@@ -51,14 +48,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *wasmPath == "" || *scenPath == "" {
 		return usageError(fs, "--wasm and --scenario are required")
 	}
-	if err := checkProfile(*profile); err != nil {
-		return usageError(fs, err.Error())
-	}
-	if *workers < 1 {
-		return usageError(fs, "--workers must be at least 1")
-	}
-	level, err := parseLogLevel(*logLevel)
-	if err != nil {
+	if err := host.check(); err != nil {
 		return usageError(fs, err.Error())
 	}
 	wasm, err := os.ReadFile(*wasmPath)
@@ -83,8 +73,8 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, err)
 	}
 	defer release()
-	res, err := scenario.Run(ctx, wasm, s, scenario.Options{Profile: hostsim.Profile(*profile), Workers: *workers,
-		Config: base.WithLogLevel(level), AllowOnHeadersStopIteration: *allowStop})
+	res, err := scenario.Run(ctx, wasm, s, scenario.Options{Profile: hostsim.Profile(*host.profile), Workers: *host.workers,
+		Config: base.WithLogLevel(host.level), AllowOnHeadersStopIteration: *host.allowStop})
 	if err != nil {
 		return fail(stderr, err)
 	}
@@ -93,12 +83,6 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	return 0
 }
-
-// allowStopHelp documents --allow-on-headers-stop-iteration for run and serve.
-const allowStopHelp = "let a plugin that pauses in on_request_headers read the body and resume from the body callback, " +
-	"as Envoy's Wasm filter option allow_on_headers_stop_iteration: true does; without it (Envoy's default) " +
-	"such requests are never resumed (run: paused_forever, serve: 503). Rules that buffer the body " +
-	"(tokengate's buffer_body) need it, in Envoy too"
 
 // parse parses flags; done is true when the command must stop (help or a
 // flag error) with the returned code.

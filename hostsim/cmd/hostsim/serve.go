@@ -68,11 +68,8 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	vmConfig := fs.String("vm-config", "", "VM configuration `STRING`")
 	rootID := fs.String("root-id", "", "root context `ID`")
 	name := fs.String("name", "", "plugin `NAME` (Envoy's plugin_name)")
-	profile := fs.String("profile", "", "Envoy profile `NAME`: envoy-1.32, envoy-1.33 (default), envoy-current, full-wasi")
-	workers := fs.Int("workers", 1, "number of worker VMs (`N`); each runs one request at a time")
-	logLevel := fs.String("log-level", "info", "proxy wasm log `LEVEL`; records below it are dropped (Istio runs at warn)")
+	host := addHostFlags(fs, "number of worker VMs (`N`); each runs one request at a time", "info")
 	failure := fs.String("failure-policy", "closed", "after a VM traps: `closed` (503), open (bypass the plugin) or reload (new VM after 1 s)")
-	allowStop := fs.Bool("allow-on-headers-stop-iteration", false, allowStopHelp)
 	clusters := &pairsFlag{what: "NAME", m: map[string]string{}}
 	env := &pairsFlag{what: "NAME", m: map[string]string{}}
 	fs.Var(clusters, "cluster", "callout cluster `NAME=URL` (repeatable)")
@@ -87,14 +84,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if *wasmPath == "" || *configPath == "" || *upstream == "" {
 		return usageError(fs, "--wasm, --config and --upstream are required")
 	}
-	if err := checkProfile(*profile); err != nil {
-		return usageError(fs, err.Error())
-	}
-	if *workers < 1 {
-		return usageError(fs, "--workers must be at least 1")
-	}
-	level, err := parseLogLevel(*logLevel)
-	if err != nil {
+	if err := host.check(); err != nil {
 		return usageError(fs, err.Error())
 	}
 	policy, ok := map[string]hostsim.FailurePolicy{"closed": hostsim.FailClosed, "open": hostsim.FailOpen,
@@ -118,8 +108,8 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	logger := log.New(stderr, "", log.LstdFlags|log.Lmicroseconds)
 	srv, err := serve.New(ctx, wasm, serve.Options{
 		Name: *name, Upstream: *upstream, Clusters: clusters.m, PluginConfig: config, VMConfig: []byte(*vmConfig),
-		RootID: *rootID, Env: env.m, Profile: hostsim.Profile(*profile), Workers: *workers, Logger: logger,
-		FailurePolicy: policy, Config: base.WithLogLevel(level), AllowOnHeadersStopIteration: *allowStop,
+		RootID: *rootID, Env: env.m, Profile: hostsim.Profile(*host.profile), Workers: *host.workers, Logger: logger,
+		FailurePolicy: policy, Config: base.WithLogLevel(host.level), AllowOnHeadersStopIteration: *host.allowStop,
 	})
 	if err != nil {
 		return fail(stderr, err)
