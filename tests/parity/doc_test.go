@@ -15,7 +15,9 @@
 // The scenario files themselves stay pure scenario format, so `hostsim run`
 // and any other host can take them unchanged.
 //
-// The native runner (native_test.go) drives plugin/filter under the SDK's
-// proxytest emulator; the wasm runner replays the same files on the built
-// module through hostsim, and the two result sets must agree.
+// The files are decoded by hostsim/scenario, the same reader as
+// `hostsim run`. The native runner (native_test.go) drives plugin/filter
+// under the SDK's proxytest emulator; the wasm side replays the same files
+// on the built module with scenario.Run (plus a local round-robin loop for
+// the two-worker variant), and the two result sets must agree.
 package parity

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -118,12 +119,12 @@ func check(t *testing.T, exp expectation, got *scenario.Result) {
 			t.Errorf("%s: body %q, want %q", e.Name, g.Body, *e.Body)
 		}
 		if e.Outcome == "local_reply" && e.Headers != nil {
-			if !equalPairs(g.Headers, e.Headers) {
+			if !slices.Equal(g.Headers, e.Headers) {
 				t.Errorf("%s: reply headers %q, want %q", e.Name, g.Headers, e.Headers)
 			}
 		} else {
 			for _, h := range e.Headers {
-				if !hasPair(g.Headers, h) {
+				if !slices.Contains(g.Headers, h) {
 					t.Errorf("%s: header %q missing in %q", e.Name, h, g.Headers)
 				}
 			}
@@ -160,7 +161,7 @@ func compare(t *testing.T, native, wasm *scenario.Result) {
 	}
 	for i := range native.Results {
 		n, w := native.Results[i], wasm.Results[i]
-		if n.Outcome != w.Outcome || n.Status != w.Status || n.Body != w.Body || !equalPairs(n.Headers, w.Headers) {
+		if n.Outcome != w.Outcome || n.Status != w.Status || n.Body != w.Body || !slices.Equal(n.Headers, w.Headers) {
 			t.Errorf("%s differs:\n native: %s %d %q %q\n   wasm: %s %d %q %q",
 				n.Name, n.Outcome, n.Status, n.Headers, n.Body, w.Outcome, w.Status, w.Headers, w.Body)
 		}
@@ -170,25 +171,4 @@ func compare(t *testing.T, native, wasm *scenario.Result) {
 			t.Errorf("metric %s: native %d, wasm %d", name, v, wasm.Metrics[name])
 		}
 	}
-}
-
-func equalPairs(a, b [][2]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func hasPair(hs [][2]string, p [2]string) bool {
-	for _, h := range hs {
-		if h == p {
-			return true
-		}
-	}
-	return false
 }
