@@ -73,10 +73,13 @@ func Path(dir string) (string, error) {
 		return "", err
 	}
 	tmp := out + ".tmp" + strconv.Itoa(os.Getpid())
-	// The go on PATH is the one running the tests; GOROOT's is the fallback.
+	// The go on PATH runs the tests; $GOROOT/bin/go is the fallback.
 	goBin, err := exec.LookPath("go")
+	if err != nil && os.Getenv("GOROOT") != "" {
+		goBin, err = filepath.Join(os.Getenv("GOROOT"), "bin", "go"), nil
+	}
 	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		return "", fmt.Errorf("guesttest: no go command to build %s: %v", dir, err)
 	}
 	cmd := exec.Command(goBin, "build", "-buildmode=c-shared", "-trimpath", "-o", tmp, ".")
 	cmd.Dir = abs

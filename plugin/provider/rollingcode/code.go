@@ -84,7 +84,7 @@ type generator struct {
 	alphabet []rune
 	mt       mt19937
 	seedBuf  [MaxSeedLen + 32]byte
-	keyWords [(MaxSeedLen + 32 + 64 + 3) / 4]uint32
+	keyWords [(maxSeedBytes + 3) / 4]uint32 // seedCPython's words for the longest seed
 	// msg and sum live here, not on the stack: handing stack arrays to a
 	// hash.Hash interface makes them escape (one allocation each).
 	msg [8]byte
