@@ -49,9 +49,12 @@ fuzz: wasm
 	  done; \
 	done
 
-## soak: the 1,000,000-request differential run; writes tests/RESULTS.md.
+## soak: the 1,000,000-request differential run (writes tests/RESULTS.md) and
+## the 100,000-request allocation-heavy soak per Envoy profile of the compat pass
+## (make test runs 10,000 of the latter).
 soak: wasm
 	TOKENGATE_SOAK=1000000 $(GO) test -run TestSoak -timeout 60m -v ./tests/oracle/
+	TOKENGATE_COMPAT_SOAK=100000 $(GO) test -run TestSoak -timeout 60m -v ./tests/compat/
 
 ## lint: go vet plus staticcheck, and the TinyGo-path type check.
 lint:
