@@ -28,6 +28,9 @@
 // Options.Workers starts that many worker VMs, after the canary, as Envoy
 // does; only start-up differs (it runs once per VM, and its logs appear
 // once per VM), because scenario.md sends every request to one VM.
+// Options.RoundRobin departs from that on purpose and sends request i to
+// worker i mod Workers, to show that cross-request state lives in shared
+// data.
 //
 // Options.AllowOnHeadersStopIteration is Envoy's filter option of that
 // name, a host setting scenario.md leaves out: plugins that pause in the

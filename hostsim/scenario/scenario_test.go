@@ -325,6 +325,33 @@ func TestRunAllowOnHeadersStopIteration(t *testing.T) {
 	}
 }
 
+// TestRunRoundRobin: with RoundRobin the request after a trap runs on the
+// other worker, which is alive; without it, it runs on the dead VM (see
+// TestRunTrap). One worker is the same either way.
+func TestRunRoundRobin(t *testing.T) {
+	s := decodeString(t, `{"requests":[{"name":"boom","headers":[["x-op","trap"]]},{"name":"after","headers":[["x-op","add"]]}]}`)
+	for _, tc := range []struct {
+		name       string
+		workers    int
+		roundRobin bool
+		after      string
+	}{
+		{"two workers, round robin", 2, true, "forwarded"},
+		{"two workers, worker 0 only", 2, false, "local_reply"},
+		{"one worker, round robin", 1, true, "local_reply"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := run(t, s, scenario.Options{Workers: tc.workers, RoundRobin: tc.roundRobin})
+			if got := r.Results[1]; got.Outcome != tc.after || r.Results[0].Outcome != "trap" {
+				t.Fatalf("boom %s, after %s %d; want trap, %s", r.Results[0].Outcome, got.Outcome, got.Status, tc.after)
+			}
+			if tc.after == "forwarded" && !hasLog(r.Results[1].Logs, "debug", "op=add") {
+				t.Fatalf("the forwarded request's logs are not its own: %+v", r.Results[1].Logs)
+			}
+		})
+	}
+}
+
 // TestRunWorkers: with N workers, start-up runs on the canary and on every
 // worker, and requests all go to one VM (its state is shared between them).
 func TestRunWorkers(t *testing.T) {
