@@ -18,6 +18,6 @@
 // The files are decoded by hostsim/scenario, the same reader as
 // `hostsim run`. The native runner (native_test.go) drives plugin/filter
 // under the SDK's proxytest emulator; the wasm side replays the same files
-// on the built module with scenario.Run (plus a local round-robin loop for
-// the two-worker variant), and the two result sets must agree.
+// on the built module with scenario.Run (the two-worker variant with
+// Options.RoundRobin), and the two result sets must agree.
 package parity

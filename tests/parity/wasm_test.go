@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tokengate/tokengate/hostsim"
@@ -58,7 +57,9 @@ func TestScenariosWasmTwoWorkers(t *testing.T) {
 	wasm, cache := builtModule(t)
 	for _, c := range loadCases(t) {
 		t.Run(c.name, func(t *testing.T) {
-			check(t, c.expect, runWasmRoundRobin(t, wasm, hostsim.Config{}.WithCompilationCache(cache), c.scen, c.expect, 2))
+			check(t, c.expect, runWasm(t, wasm, c.scen, scenario.Options{
+				Workers: 2, RoundRobin: true, Config: hostsim.Config{}.WithCompilationCache(cache),
+			}))
 		})
 	}
 }
@@ -85,55 +86,4 @@ func runWasm(t *testing.T, wasm []byte, s *scenario.Scenario, opts scenario.Opti
 		t.Fatalf("scenario.Run: %v", err)
 	}
 	return res
-}
-
-// runWasmRoundRobin is the one run loop parity keeps: scenario.md sends
-// every request to one VM, so scenario.Run (Options.Workers included)
-// always uses worker 0, while this test needs request i on worker
-// i%workers to prove that cross-request state lives in shared data. It
-// sets the host up from the scenario as scenario.Run does (clock,
-// upstreams as canned clusters) and reports the expected metrics.
-func runWasmRoundRobin(t *testing.T, wasm []byte, cfg hostsim.Config, s *scenario.Scenario, exp expectation, workers int) *scenario.Result {
-	t.Helper()
-	ctx := context.Background()
-	cfg = cfg.WithStartTime(time.UnixMilli(s.NowUnixMs))
-	for name, u := range s.Upstreams {
-		cfg = cfg.WithCannedCluster(name, hostsim.CannedResponse{
-			Status: u.Status, Headers: u.Headers, Body: []byte(u.Body), Delay: time.Duration(u.DelayMs) * time.Millisecond,
-		})
-	}
-	host, err := hostsim.New(ctx, wasm, cfg)
-	if err != nil {
-		t.Fatalf("hostsim: %v", err)
-	}
-	defer host.Close(ctx)
-	out := &scenario.Result{Metrics: map[string]int64{}}
-	plugin, err := host.StartPlugin(ctx, hostsim.PluginConfig{
-		RootID: s.RootID, Configuration: s.PluginConfig, VMConfiguration: []byte(s.VMConfig), Env: s.Env,
-		Workers: workers,
-	})
-	if err != nil {
-		return out // configure_ok false; the logs say why
-	}
-	defer plugin.Stop(ctx)
-	out.VMStartOK, out.ConfigureOK = true, true
-	for i, r := range s.Requests {
-		if r.AdvanceMs > 0 {
-			host.Advance(ctx, time.Duration(r.AdvanceMs)*time.Millisecond)
-		}
-		res := plugin.Worker(i%workers).HTTP(ctx, hostsim.Request{
-			Method: r.Method, Path: r.Path, Authority: r.Authority, Scheme: r.Scheme,
-			Headers: r.Headers, Body: []byte(r.Body),
-			SourceAddress: r.SourceAddress, DestinationAddress: r.DestinationAddress,
-		})
-		out.Results = append(out.Results, scenario.RequestResult{
-			Name: r.Name, Outcome: string(res.Outcome), Status: res.Status, Headers: res.Headers, Body: string(res.Body),
-		})
-	}
-	for name := range exp.Metrics {
-		if m, ok := host.Metric(name); ok {
-			out.Metrics[name] = m.Value
-		}
-	}
-	return out
 }
