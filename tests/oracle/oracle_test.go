@@ -160,6 +160,8 @@ func soakCount(t *testing.T) int {
 
 // figures are the soak's results, written to tests/RESULTS.md by make soak.
 type figures struct {
+	Profile                                hostsim.Profile
+	Failed                                 bool
 	Requests, Disagreements, Traps, Faults int
 	Cases                                  map[string]int
 	Outcomes                               map[string]int
@@ -177,8 +179,28 @@ func heapInUse() uint64 {
 	return m.HeapInuse
 }
 
-// TestSoak is the differential run.
+// soakProfiles are the Envoy generations the soak runs on: the fleet default
+// (1.33–1.39, where poll_oneoff fails) and current Envoy.
+var soakProfiles = []hostsim.Profile{hostsim.ProfileEnvoy133, hostsim.ProfileEnvoyCurrent}
+
+// TestSoak is the differential run, once per profile in soakProfiles.
 func TestSoak(t *testing.T) {
+	var all []figures
+	for _, p := range soakProfiles {
+		t.Run(string(p), func(t *testing.T) {
+			f := runSoak(t, p)
+			f.Failed = t.Failed()
+			all = append(all, f)
+		})
+	}
+	if os.Getenv("TOKENGATE_SOAK") != "" {
+		if err := writeResults(all); err != nil {
+			t.Errorf("RESULTS.md: %v", err)
+		}
+	}
+}
+
+func runSoak(t *testing.T, profile hostsim.Profile) figures {
 	fx, err := fixture.Get()
 	if err != nil {
 		t.Fatal(err)
@@ -199,7 +221,7 @@ func TestSoak(t *testing.T) {
 	defer cache.Close(ctx)
 	// Warn level, as Istio runs: per-refusal info lines would make the
 	// run about log volume. The leak scan still sees every warning.
-	hc := svc.HostConfig(fixture.T0).WithCompilationCache(cache).WithLogLevel(hostsim.LogWarn)
+	hc := svc.HostConfig(fixture.T0).WithCompilationCache(cache).WithLogLevel(hostsim.LogWarn).WithProfile(profile)
 	host, plug, err := fx.Start(ctx, wasm, hc, 2)
 	if err != nil {
 		t.Fatalf("start: %v", err)
@@ -207,7 +229,7 @@ func TestSoak(t *testing.T) {
 	defer host.Close(ctx)
 	ref := newNative(t, fx, svc)
 	g := newGen(fx, seed)
-	f := figures{Requests: n, Cases: map[string]int{}, Outcomes: map[string]int{}, Seed: seed}
+	f := figures{Profile: profile, Requests: n, Cases: map[string]int{}, Outcomes: map[string]int{}, Seed: seed}
 	start := time.Now()
 	deadline, hasDeadline := t.Deadline()
 	warm := min(2000, n/10)
@@ -284,39 +306,43 @@ func TestSoak(t *testing.T) {
 	}
 	t.Logf("%d requests in %s: %d disagreements, %d traps, %d faults, %d case kinds; heap %d → %d; outcomes %v",
 		n, f.Elapsed.Round(time.Millisecond), f.Disagreements, f.Traps, f.Faults, len(f.Cases), f.HeapBefore, f.HeapAfter, f.Outcomes)
-	if os.Getenv("TOKENGATE_SOAK") != "" {
-		if err := writeResults(f, t.Failed()); err != nil {
-			t.Errorf("RESULTS.md: %v", err)
-		}
-	}
+	return f
 }
 
-func writeResults(f figures, failed bool) error {
+func writeResults(all []figures) error {
 	_, file, _, _ := runtime.Caller(0)
 	path := filepath.Join(filepath.Dir(file), "..", "RESULTS.md")
 	var b strings.Builder
-	verdict := "PASS"
-	if failed {
-		verdict = "FAIL"
-	}
-	fmt.Fprintf(&b, "# Differential soak results\n\nWritten by `make soak` (tests/oracle TestSoak). Verdict: **%s**.\n\n", verdict)
-	fmt.Fprintf(&b, "The built module ran on two hostsim worker VMs (envoy-1.33 profile); every decision was compared\n")
-	fmt.Fprintf(&b, "with plugin/config + plugin/policy evaluated natively on the same configuration, clock and services.\n\n")
-	fmt.Fprintf(&b, "| Figure | Value |\n| --- | --- |\n")
-	fmt.Fprintf(&b, "| Requests run | %d |\n| Case kinds tried | %d |\n| Faults injected (auth service 5xx or garbage) | %d |\n", f.Requests, len(f.Cases), f.Faults)
-	fmt.Fprintf(&b, "| Disagreements | %d |\n| Traps | %d |\n", f.Disagreements, f.Traps)
-	fmt.Fprintf(&b, "| Go heap in use before (after warm-up) | %d bytes |\n| Go heap in use after | %d bytes |\n", f.HeapBefore, f.HeapAfter)
-	fmt.Fprintf(&b, "| Shared-data keys at the end | %d |\n| Seed | %d |\n| Wall time | %s |\n\n", f.SharedKeys, f.Seed, f.Elapsed.Round(time.Second))
-	b.WriteString("The guests' linear memories are allocated in the Go heap, so the heap figures bound both VMs' growth.\n\n")
-	b.WriteString("## Requests per case kind\n\n| Case | Requests |\n| --- | --- |\n")
-	for _, k := range sortedKeys(f.Cases) {
-		fmt.Fprintf(&b, "| %s | %d |\n", k, f.Cases[k])
-	}
-	b.WriteString("\n## Decisions\n\n| Decision | Requests |\n| --- | --- |\n")
-	for _, k := range sortedKeys(f.Outcomes) {
-		fmt.Fprintf(&b, "| %s | %d |\n", k, f.Outcomes[k])
+	b.WriteString("# Differential soak results\n\nWritten by `make soak` (tests/oracle TestSoak), once per Envoy profile.\n\n")
+	for _, f := range all {
+		writeProfileResults(&b, f)
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+func writeProfileResults(b *strings.Builder, f figures) {
+	verdict := "PASS"
+	if f.Failed {
+		verdict = "FAIL"
+	}
+	fmt.Fprintf(b, "## Profile %s: %s\n\n", f.Profile, verdict)
+	fmt.Fprintf(b, "The built module ran on two hostsim worker VMs (%s profile); every decision was compared\n", f.Profile)
+	fmt.Fprintf(b, "with plugin/config + plugin/policy evaluated natively on the same configuration, clock and services.\n\n")
+	fmt.Fprintf(b, "| Figure | Value |\n| --- | --- |\n")
+	fmt.Fprintf(b, "| Requests run | %d |\n| Case kinds tried | %d |\n| Faults injected (auth service 5xx or garbage) | %d |\n", f.Requests, len(f.Cases), f.Faults)
+	fmt.Fprintf(b, "| Disagreements | %d |\n| Traps | %d |\n", f.Disagreements, f.Traps)
+	fmt.Fprintf(b, "| Go heap in use before (after warm-up) | %d bytes |\n| Go heap in use after | %d bytes |\n", f.HeapBefore, f.HeapAfter)
+	fmt.Fprintf(b, "| Shared-data keys at the end | %d |\n| Seed | %d |\n| Wall time | %s |\n\n", f.SharedKeys, f.Seed, f.Elapsed.Round(time.Second))
+	b.WriteString("The guests' linear memories are allocated in the Go heap, so the heap figures bound both VMs' growth.\n\n")
+	b.WriteString("### Requests per case kind\n\n| Case | Requests |\n| --- | --- |\n")
+	for _, k := range sortedKeys(f.Cases) {
+		fmt.Fprintf(b, "| %s | %d |\n", k, f.Cases[k])
+	}
+	b.WriteString("\n### Decisions\n\n| Decision | Requests |\n| --- | --- |\n")
+	for _, k := range sortedKeys(f.Outcomes) {
+		fmt.Fprintf(b, "| %s | %d |\n", k, f.Outcomes[k])
+	}
+	b.WriteString("\n")
 }
 
 func sortedKeys(m map[string]int) []string {
