@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"strings"
 	"sync"
@@ -68,12 +69,21 @@ type MemPoint struct {
 	// store(s), per namespace prefix (from shared data).
 	ReplayEntries map[string]int
 	Refused       int // requests not forwarded (must stay 0)
+	// Refusals counts them by path, outcome, status and body (bodies
+	// carry only the reason code).
+	Refusals map[string]int
+	// Failed is each worker VM's failure (trap) message, "" when alive.
+	Failed []string
 }
 
 // MemRun sends a mix of fresh credentials round-robin to two worker VMs
-// and records memory at each checkpoint. The host clock moves 1 ms per
-// request, so single-use entries expire (JWT lifetime one minute) and the
-// replay store has to recycle them.
+// and records memory at each checkpoint. The host clock moves 10 s every
+// 1000 requests (100 requests per simulated second), so single-use entries
+// expire (JWTs after a minute, HTTP-signature nonces after max_age, 300 s)
+// and the replay store recycles them: about 3,300 live entries in steady
+// state, under its bound of ReplayMaxEntries. (At ten times that rate the
+// live set exceeds the bound and the store correctly refuses with
+// replay_store_full.)
 func (s *Suite) MemRun(ctx context.Context, checkpoints []int) ([]MemPoint, error) {
 	t := &memTracker{}
 	ctx = experimental.WithMemoryAllocator(ctx, t)
@@ -111,22 +121,33 @@ func (s *Suite) MemRun(ctx context.Context, checkpoints []int) ([]MemPoint, erro
 	}
 	var out []MemPoint
 	refused := 0
+	refusals := map[string]int{}
 	n := 0
 	for _, cp := range checkpoints {
 		for ; n < cp; n++ {
 			if n > 0 && n%1000 == 0 {
-				h.Advance(ctx, time.Second) // 1 ms per request on average
+				h.Advance(ctx, 10*time.Second)
 			}
 			now := h.Now()
 			r := mix[n%len(mix)](now)
 			if res := p.Worker(n%2).HTTP(ctx, r); res.Outcome != hostsim.OutcomeForwarded {
 				refused++
+				k := fmt.Sprintf("vm%d %s %s %d %.60s", n%2, r.Path, res.Outcome, res.Status, res.Body)
+				refusals[k]++
 			}
 		}
 		var ms runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&ms)
-		pt := MemPoint{Requests: cp, HostHeap: ms.HeapAlloc, Refused: refused, ReplayEntries: map[string]int{}}
+		pt := MemPoint{Requests: cp, HostHeap: ms.HeapAlloc, Refused: refused, ReplayEntries: map[string]int{},
+			Refusals: map[string]int{}}
+		for k, v := range refusals {
+			pt.Refusals[k] = v
+		}
+		for _, vm := range p.Workers() {
+			_, msg := vm.Failed()
+			pt.Failed = append(pt.Failed, msg)
+		}
 		mems := t.live()
 		if len(mems) > 2 { // base and canary VMs are closed; keep the workers
 			mems = mems[len(mems)-2:]

@@ -70,7 +70,8 @@ func TestMemRunSmall(t *testing.T) {
 	for _, n := range last.ReplayEntries {
 		total += n
 	}
-	// Two of the eleven mixed requests carry a single-use value.
+	// Two of the eleven mixed requests carry a single-use value, and none
+	// expires this early.
 	if want := 2 * 440 / 11; total != want {
 		t.Errorf("replay entries %v, want %d in total", last.ReplayEntries, want)
 	}

@@ -307,7 +307,7 @@ func run(wasmPath, outDir string, rounds int, cps []int, long bool) error {
 	p("## Memory\n\n")
 	p("Mixed requests (pass-through, API key, IP rule, both rolling-code modes, scoped token, fresh EdDSA JWT, ")
 	p("fresh single-use EdDSA JWT, reused JWT, HMAC HTTP signature with a nonce, introspection hit) round-robin on two worker VMs; ")
-	p("the host clock moves 1 s every 1000 requests, so single-use values expire and the replay store recycles them. ")
+	p("the host clock moves 10 s every 1000 requests, so single-use values expire and the replay store recycles them. ")
 	p("The whole run took %s. Host heap is hostsim's Go heap after a GC (the guest's Go heap lives inside its linear memory, which never shrinks).\n\n", memDur.Round(time.Second))
 	p("| Requests | linear memory VM 0 | VM 1 | host Go heap | replay entries | refused |\n| ---: | ---: | ---: | ---: | --- | ---: |\n")
 	for _, pt := range mem {
@@ -323,6 +323,25 @@ func run(wasmPath, outDir string, rounds int, cps []int, long bool) error {
 			return "?"
 		}
 		p("| %d | %s | %s | %s | %s | %d |\n", pt.Requests, lm(0), lm(1), mib(int(pt.HostHeap)), strings.Join(re, ", "), pt.Refused)
+	}
+	p("\n")
+	for _, pt := range mem {
+		var ks []string
+		for k := range pt.Refusals {
+			ks = append(ks, k)
+		}
+		sort.Slice(ks, func(i, j int) bool { return pt.Refusals[ks[i]] > pt.Refusals[ks[j]] })
+		if len(ks) > 8 {
+			ks = ks[:8]
+		}
+		for _, k := range ks {
+			p("- after %d requests: %d × `%s`\n", pt.Requests, pt.Refusals[k], k)
+		}
+		for i, f := range pt.Failed {
+			if f != "" {
+				p("- after %d requests: worker VM %d failed: `%.200s`\n", pt.Requests, i, f)
+			}
+		}
 	}
 	p("\n")
 	p("## Where the time goes inside the guest\n\n")
