@@ -37,6 +37,16 @@ of wasm/floor) costs more than golang-jwt's whole verification natively. Closing
 api.Function of each export per VM (a one-line change in hostsim/vm.go callRaw; owner: hostsim); in the
 plugin, key the cache by a 64-bit hash of the token kept beside the entry (compare the full token only on a
 hash match) so the map hashes 8 bytes.`},
+	{"linear-memory-limit", `**A worker VM ran out of linear memory.** One worker's memory reached wazero's
+limit here (16384 pages, 1 GiB, hostsim's setting) while the other stayed flat, and from then on its requests
+failed (see the refusals under Memory). That is unbounded growth in the guest, not cache warm-up: the
+verified-token caches are full long before (they hold 1024 and 4096 entries). Ruled out on 2026-11-24: a
+full replay store (60,000 refusals with replay_store_full on two VMs left both memories flat). Not yet
+diagnosed: the growth starts after 100,000 requests of the mix, only on one VM, while host time advances
+(introspection re-validation after its 60 s TTL, the reused JWT re-minted every 30 s, rolling-code windows).
+Next step: run the mix with one scheme removed at a time to the first checkpoint where the VM grows, then a
+heap profile of that scheme natively. In Envoy the VM would fail and, with fail_closed, deny every request
+on that worker until the VM is reloaded.`},
 	{"linear-memory", `**Linear memory growth.** Linear memory never shrinks: the Go runtime grows it when the heap
 goal (GOGC=100 over the live heap) exceeds what it has, and the live heap grows with the verified-token
 caches (jwt_ed 1024 entries, introspection 4096) until they are full. Growth between two checkpoints that

@@ -247,7 +247,18 @@ func run(wasmPath, outDir string, rounds int, cps []int, long bool) error {
 	if !long {
 		label += " (default run; `-long` measures 1,000,000)"
 	}
-	p("| linear memory %s − after %d | %s per VM | ≤ 1 MiB | %s |\n", label, first.Requests, mib(growth), verdict(growth <= 1<<20, "linear-memory"))
+	whyMem := "linear-memory"
+	for _, m := range last.LinearMemory {
+		if m >= 1<<30 {
+			whyMem = "linear-memory-limit"
+		}
+	}
+	for _, f := range last.Failed {
+		if f != "" {
+			whyMem = "linear-memory-limit"
+		}
+	}
+	p("| linear memory %s − after %d | %s per VM | ≤ 1 MiB | %s |\n", label, first.Requests, mib(growth), verdict(growth <= 1<<20, whyMem))
 	replayOK := true
 	var replayTxt []string
 	for _, pt := range mem {
