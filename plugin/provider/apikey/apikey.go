@@ -89,7 +89,8 @@ type entry struct {
 type Provider struct {
 	name      string
 	header    string // lower-case header name, "" when off
-	scheme    string // Authorization scheme, "" when off
+	scheme    string // Authorization scheme as configured, "" when off
+	schemeLow string // the scheme, ASCII lower-cased, for matching
 	challenge string
 	maxLength int
 	keys      map[[sha256.Size]byte]*entry
@@ -121,7 +122,7 @@ func FromConfig(name string, o *conf.Object, d provider.Deps) provider.Provider 
 		if !validHeaderName(p.header) {
 			o.Fail("header", strconv.Quote(p.header)+" is not a valid header name")
 		}
-		p.header = lower(p.header)
+		p.header = provider.LowerASCII(p.header)
 		if p.header == "authorization" {
 			o.Fail("header", `use "scheme" to read the Authorization header`)
 		}
@@ -130,6 +131,7 @@ func FromConfig(name string, o *conf.Object, d provider.Deps) provider.Provider 
 	if p.scheme != "" && !validToken(p.scheme) {
 		o.Fail("scheme", strconv.Quote(p.scheme)+" is not a valid authentication scheme name")
 	}
+	p.schemeLow = provider.LowerASCII(p.scheme)
 	if p.header == "" && p.scheme == "" {
 		o.Fail("", "header and scheme are both off: the key could never be presented")
 	}
@@ -400,14 +402,9 @@ func (p *Provider) presented(req *provider.Request) (string, error) {
 // schemeValue returns the credential after "<scheme> " when value uses the
 // configured scheme (compared case-insensitively, RFC 9110 §11.1).
 func (p *Provider) schemeValue(value string) (string, bool) {
-	s := p.scheme
-	if len(value) < len(s) {
+	s := p.schemeLow
+	if len(value) < len(s) || !provider.EqualLowerASCII(value[:len(s)], s) {
 		return "", false
-	}
-	for i := 0; i < len(s); i++ {
-		if lowerByte(value[i]) != lowerByte(s[i]) {
-			return "", false
-		}
 	}
 	rest := value[len(s):]
 	if rest == "" {
@@ -440,21 +437,6 @@ func (p *Provider) Strip(req *provider.Request, e *provider.Edits) {
 			}
 		}
 	}
-}
-
-func lowerByte(c byte) byte {
-	if c >= 'A' && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
-}
-
-func lower(s string) string {
-	b := []byte(s)
-	for i := range b {
-		b[i] = lowerByte(b[i])
-	}
-	return string(b)
 }
 
 // validToken reports whether s is an RFC 9110 token (header names and
