@@ -118,6 +118,16 @@ standard library over millions of inputs (valid and corrupted signatures, edge-c
 which is out of scope today. Verifying fewer signatures is the cheaper lever: the verified-token cache already
 turns a reused JWT into a hash lookup.
 
+**Seen once, not yet explained: a worker VM grew to the memory limit under a full replay store.** An
+earlier run of this memory mix moved the clock ten times slower (1000 requests per simulated second), so
+the live single-use values outgrew the 16384-entry replay bound and the store refused about one request in
+six with replay_store_full, as designed. Between 100,000 and 1,000,000 requests of that run, worker VM 1's
+linear memory grew from 14.75 MiB to wazero's 1 GiB limit (VM 0 stayed at 14.75 MiB) and 168,653
+requests were refused. A focused run of 60,000 HTTP-signature requests against a full store on two VMs
+did not reproduce it (both memories flat), so the trigger is in the mix under sustained refusals, not the
+refusal path alone. To reproduce: set MemRun's clock step to 1 s (memory.go) and run -long. The current
+run (100 requests per simulated second, no refusals) is flat to 1,000,000.
+
 **Memory and bounds.** The memory table is measured with a wazero memory allocator hook, so it is the real
 linear memory of each worker VM. The replay store's entries are counted from shared data (one entry is 24
 bytes behind a one-byte version header per shard) and stay under the configured max_entries; single-use JWTs
