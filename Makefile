@@ -19,7 +19,7 @@ wasm: $(WASM)
 
 $(RAW_WASM): $(WASM_SOURCES)
 	@mkdir -p $(BUILD)
-	GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0 $(GO) build -buildmode=c-shared -trimpath -o $@ ./plugin/cmd/tokengate-wasm
+	GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0 $(GO) build -buildmode=c-shared -trimpath -buildvcs=false -o $@ ./plugin/cmd/tokengate-wasm
 
 $(WASM): $(RAW_WASM)
 	$(GO) run ./plugin/cmd/wasmcompat -in $(RAW_WASM) -out $@
