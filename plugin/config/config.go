@@ -48,6 +48,7 @@
 package config
 
 import (
+	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
@@ -55,6 +56,7 @@ import (
 	"github.com/tokengate/tokengate/plugin/policy"
 	"github.com/tokengate/tokengate/plugin/provider"
 	"github.com/tokengate/tokengate/plugin/provider/conf"
+	"github.com/tokengate/tokengate/plugin/ratelimit"
 )
 
 // Constructor builds a provider from its configuration object; see
@@ -214,7 +216,7 @@ func (p *parser) document(root *conf.Object) *Config {
 			p.warn("provider " + strconv.Quote(pr.Name()) + " is not used by any rule")
 		}
 	}
-	opts := policy.Options{FoldPathCase: foldCase, MaxCallouts: maxCallouts}
+	opts := policy.Options{FoldPathCase: foldCase, MaxCallouts: maxCallouts, SourceKey: sourceBucket}
 	for _, r := range rules {
 		if r.RateLimit != nil {
 			opts.Limiter = p.limiter()
@@ -224,6 +226,15 @@ func (p *parser) document(root *conf.Object) *Config {
 	cfg.Policy = policy.New(rules, opts)
 	return cfg
 }
+
+// sourceBuckets bounds the `by: source` buckets of each rule. Shared data has
+// no delete, so keying every client network exactly would let clients that
+// rotate addresses grow the store without limit; hashed onto a fixed number
+// of buckets, two networks may share one (limited harder, never admitted
+// more).
+const sourceBuckets = 65536
+
+func sourceBucket(a netip.Addr) string { return ratelimit.AddressKey(a, sourceBuckets) }
 
 var levelNames = []string{"trace", "debug", "info", "warn", "error", "critical"}
 

@@ -321,6 +321,9 @@ func (e *Evaluation) limitKey(by KeyBy) string {
 	case BySubject:
 		return e.rule.Name + "|s|" + id.Provider + "|" + id.Subject
 	default:
+		if e.pol.opts.SourceKey != nil {
+			return e.rule.Name + "|a|" + e.pol.opts.SourceKey(e.req.Source)
+		}
 		a := e.req.Source.Unmap()
 		if !a.IsValid() {
 			return e.rule.Name + "|a|unknown"

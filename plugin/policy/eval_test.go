@@ -316,3 +316,15 @@ func TestBeginWantsBody(t *testing.T) {
 		t.Fatal("refused path must be decided at Begin")
 	}
 }
+
+func TestRateLimitSourceKeyOption(t *testing.T) {
+	lim := &fakeLimiter{allow: true}
+	rules := []*Rule{{Name: "src", Paths: []PathMatch{{Prefix: "/a"}}, Anonymous: true, RateLimit: &RateLimit{By: BySource, PerSecond: 1, Burst: 1}}}
+	pol := New(rules, Options{Limiter: lim, SourceKey: func(a netip.Addr) string { return "slot-of-" + a.String() }})
+	a := req("GET", "/a")
+	a.Source = netip.MustParseAddr("203.0.113.9")
+	pol.Start(a)
+	if len(lim.keys) != 1 || lim.keys[0] != "src|a|slot-of-203.0.113.9" {
+		t.Fatalf("keys %q", lim.keys)
+	}
+}

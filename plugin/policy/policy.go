@@ -36,6 +36,7 @@ package policy
 
 import (
 	"github.com/tokengate/tokengate/plugin/provider"
+	"net/netip"
 )
 
 // KeyBy names what a rate limit counts by.
@@ -271,6 +272,11 @@ type Options struct {
 	Limiter Limiter
 	// MaxCallouts bounds the callouts one request may cause (default 4).
 	MaxCallouts int
+	// SourceKey, when set, names the rate-limit bucket of a client address
+	// for `by: source` rules (the configuration hashes addresses onto a
+	// fixed number of buckets so shared data stays bounded). Nil keys each
+	// network exactly (IPv4 address, IPv6 /64).
+	SourceKey func(netip.Addr) string
 }
 
 // Policy is an immutable, ordered rule list.
