@@ -161,6 +161,7 @@ func findGate(b *bootstrapv3.Bootstrap) (*gate, error) {
 		return nil, errors.New("no envoy.filters.http.wasm filter found")
 	}
 	p := g.plugin
+	//lint:ignore SA1019 the deprecated fail_open field must stay unset: it would override failure_policy
 	if p.GetFailOpen() {
 		return nil, errors.New("fail_open is set: the gate must fail closed")
 	}

@@ -16,7 +16,7 @@ func extractTags(name string, tags map[string]*regexp.Regexp) (string, map[strin
 	var cuts []cut
 	for tag, re := range tags {
 		m := re.FindStringSubmatchIndex(name)
-		if m == nil || len(m) < 6 || m[2] < 0 || m[4] < 0 {
+		if len(m) < 6 || m[2] < 0 || m[4] < 0 {
 			continue
 		}
 		got[tag] = name[m[4]:m[5]]

@@ -169,7 +169,7 @@ func (s *jwksServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	s.hits++
 	if s.down {
-		http.Error(w, "outage", 503)
+		http.Error(w, "outage", http.StatusServiceUnavailable)
 		return
 	}
 	w.Header().Set("content-type", "application/json")

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -145,7 +144,7 @@ func buildWasm(t *testing.T, pkg string) []byte {
 	t.Helper()
 	root := repoRoot(t)
 	out := filepath.Join(t.TempDir(), "module.wasm")
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-buildmode=c-shared",
+	cmd := exec.Command("go", "build", "-buildmode=c-shared",
 		"-trimpath", "-o", out, pkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")

@@ -104,7 +104,6 @@ func (n *native) decide(r hostsim.Request, now time.Time) decision {
 // call makes a callout natively, straight into the service's handler.
 func (n *native) call(c *provider.Callout) *provider.CalloutResponse {
 	var method, path, authority string
-	hr := httptest.NewRequest("GET", "/", nil)
 	hdr := http.Header{}
 	for _, h := range c.Headers {
 		switch h.Name {
@@ -118,7 +117,7 @@ func (n *native) call(c *provider.Callout) *provider.CalloutResponse {
 			hdr.Add(h.Name, h.Value)
 		}
 	}
-	hr = httptest.NewRequest(method, "http://"+authority+path, bytes.NewReader(c.Body))
+	hr := httptest.NewRequest(method, "http://"+authority+path, bytes.NewReader(c.Body))
 	hr.Header = hdr
 	rec := httptest.NewRecorder()
 	n.svc.Handler(c.Cluster).ServeHTTP(rec, hr)

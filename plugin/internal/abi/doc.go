@@ -10,7 +10,7 @@
 //   - status.go, pairs.go, state.go: portable Go (status table, pairs codec, context state
 //     machine with its recover guards). They build everywhere so they are unit-tested natively.
 //   - hostcalls.go, alloc.go, exports.go, api.go: `wasip1 && !tinygo` only — the
-//     go:wasmimport declarations, the allocator, the go:wasmexport callbacks and the Go-friendly
+//     wasmimport declarations, the allocator, the wasmexport callbacks and the Go-friendly
 //     wrappers the facade calls.
 //
 // # Contexts

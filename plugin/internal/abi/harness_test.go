@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -137,7 +136,7 @@ type buildError struct {
 
 func (e *buildError) Error() string { return e.err.Error() + "\n" + e.out }
 
-func goTool() string { return filepath.Join(runtime.GOROOT(), "bin", "go") }
+func goTool() string { return "go" } // from PATH, as make and CI run it
 
 // newHarness instantiates a fresh guest (fresh memory and globals), runs _initialize, then the
 // root sequence context_create(1, 0) → vm_start → configure(config). It returns the configure

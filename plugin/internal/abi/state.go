@@ -1,5 +1,7 @@
 package abi
 
+//lint:file-ignore U1000 the callbacks without native callers are reached from the wasip1-only exports (exports.go)
+
 import (
 	"runtime"
 

@@ -559,7 +559,7 @@ func TestReadmeRefusalTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	rows := map[string]string{} // status → row text
-	for _, m := range regexp.MustCompile("(?m)^\\| ([0-9]{3}) \\| (.*) \\|$").FindAllStringSubmatch(string(readme), -1) {
+	for _, m := range regexp.MustCompile(`(?m)^\| ([0-9]{3}) \| (.*) \|$`).FindAllStringSubmatch(string(readme), -1) {
 		rows[m[1]] = m[2]
 	}
 	reasons := regexp.MustCompile(`Reason = "([a-z_]+)"`).FindAllStringSubmatch(string(src), -1)
