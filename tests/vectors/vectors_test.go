@@ -1,5 +1,5 @@
-// Package vectors runs every public seed vector of the shared-secret
-// schemes (m2m_token, drf_tmp_scoped_token, bottleship, authnzerver)
+// Package vectors runs every public seed vector (m2m_token,
+// drf_tmp_scoped_token, bottleship, authnzerver, asymmetric_jwt_auth)
 // through the built module (build/tokengate.wasm) in hostsim: each case
 // becomes a plugin configuration with one provider and one rule, each step
 // a request at the step's instant. The verdict is read from the outcome
