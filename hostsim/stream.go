@@ -599,7 +599,7 @@ func (v *VM) reloadLocked(ctx context.Context) {
 	v.host.removeVM(nv)
 	nv.mu.Lock()
 	_ = v.mod.Close(ctx)
-	v.mod, v.mallocFn = nv.mod, nv.mallocFn
+	v.mod, v.mallocFn, v.exports = nv.mod, nv.mallocFn, nil // the cached functions belong to the old instance
 	v.failed, v.trap = false, ""
 	v.nextID, v.contexts, v.root = nv.nextID, nv.contexts, nv.root
 	v.nextToken, v.calls = nv.nextToken, nil

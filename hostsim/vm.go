@@ -31,6 +31,10 @@ type VM struct {
 	index    int
 	mod      api.Module
 	mallocFn api.Function
+	// exports caches callback functions by name: looking one up builds a
+	// new wazero call engine and stack, which dominated the host's cost per
+	// callback. busy marks one in a call, so a re-entrant call gets its own.
+	exports map[string]*cachedExport
 
 	mu       sync.Mutex
 	closed   bool
@@ -282,9 +286,23 @@ func (v *VM) callback(ctx context.Context, name string, ctxID uint32, args ...ui
 
 // callRaw calls an export; a trap marks the VM failed.
 func (v *VM) callRaw(ctx context.Context, name string, phase int, args ...uint64) (uint64, bool) {
-	fn := v.mod.ExportedFunction(name)
+	ce := v.exports[name]
+	if ce == nil {
+		ce = &cachedExport{fn: v.mod.ExportedFunction(name)}
+		if v.exports == nil {
+			v.exports = map[string]*cachedExport{}
+		}
+		v.exports[name] = ce
+	}
+	fn := ce.fn
 	if fn == nil {
 		return 0, false
+	}
+	if ce.busy {
+		fn = v.mod.ExportedFunction(name)
+	} else {
+		ce.busy = true
+		defer func() { ce.busy = false }()
 	}
 	prev := v.phase
 	v.phase = phase
@@ -298,6 +316,11 @@ func (v *VM) callRaw(ctx context.Context, name string, phase int, args ...uint64
 		return res[0], true
 	}
 	return 0, true
+}
+
+type cachedExport struct {
+	fn   api.Function
+	busy bool
 }
 
 // markFailed records a trap: the VM gets no further callbacks.
