@@ -10,27 +10,11 @@ import (
 	"testing"
 
 	"github.com/tokengate/tokengate/envoy/deploy"
+	"github.com/tokengate/tokengate/tests/internal/repo"
 	"sigs.k8s.io/yaml"
 )
 
-// repoRoot finds the module root from the test's working directory.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
+func repoRoot(t testing.TB) string { return repo.Root(t) }
 
 // readFile reads a repository file by slash path.
 func readFile(t testing.TB, rel string) []byte {

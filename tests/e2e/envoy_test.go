@@ -24,6 +24,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tokengate/tokengate/tests/internal/repo"
 )
 
 // demoKey is the API key whose hash envoy/envoy.yaml ships for the local
@@ -84,23 +86,7 @@ func envoyBinary(t *testing.T) string {
 	return path
 }
 
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-}
+func repoRoot(t testing.TB) string { return repo.Root(t) }
 
 // requireModule fails (never skips) when the module is missing.
 func requireModule(t *testing.T, root string) {

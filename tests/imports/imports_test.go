@@ -12,6 +12,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tokengate/tokengate/tests/internal/repo"
 )
 
 const i32, i64 = api.ValueTypeI32, api.ValueTypeI64
@@ -112,23 +113,7 @@ var exportSigs = map[string][2][]api.ValueType{
 	"_initialize":                          {sig(), sig()},
 }
 
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
+func repoRoot(t testing.TB) string { return repo.Root(t) }
 
 // rawModule returns build/tokengate.raw.wasm, or builds the raw module into a temp dir.
 func rawModule(t *testing.T) []byte {
