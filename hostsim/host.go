@@ -361,6 +361,18 @@ func (h *Host) monoNanos() int64 {
 	return int64(time.Since(h.monoStart)) + h.advanced
 }
 
+// StepWallClock moves the wall clock (WASI clock 0 and
+// proxy_get_current_time_nanoseconds) by d, backward as well as forward, the
+// way an NTP step moves a real proxy's clock. Unlike Advance it delivers no
+// events and leaves the monotonic clock alone. hostsim schedules ticks and
+// callout deadlines on the wall clock, so after a backward step they fall due
+// correspondingly later.
+func (h *Host) StepWallClock(d time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.wallNanos += int64(d)
+}
+
 // setClock moves the test clock forward to t (never backwards).
 func (h *Host) setClock(t int64) {
 	h.mu.Lock()

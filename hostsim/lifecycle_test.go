@@ -615,3 +615,20 @@ func TestAllowOnHeadersStopIteration(t *testing.T) {
 		}
 	}
 }
+
+func TestStepWallClock(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	h, _ := start(t, hostsim.Config{}.WithStartTime(t0), hostsim.PluginConfig{})
+	h.StepWallClock(-time.Hour)
+	if got := h.Now(); !got.Equal(t0.Add(-time.Hour)) {
+		t.Fatalf("after a backward step Now = %v, want %v", got, t0.Add(-time.Hour))
+	}
+	h.Advance(context.Background(), time.Minute)
+	if got := h.Now(); !got.Equal(t0.Add(-59 * time.Minute)) {
+		t.Fatalf("Advance after the step: Now = %v", got)
+	}
+	h.StepWallClock(time.Hour)
+	if got := h.Now(); !got.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("forward step: Now = %v", got)
+	}
+}

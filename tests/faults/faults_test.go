@@ -410,3 +410,53 @@ func TestReconfiguration(t *testing.T) {
 		}
 	}
 }
+
+// TestWallClockStepsBack: the proxy's own wall clock steps backward (an NTP
+// step) while single-use values and rate-limit buckets hold state stamped
+// with the later time. A code already used stays used, an emptied bucket
+// does not refill by going back in time, and the gate keeps serving other
+// credentials.
+func TestWallClockStepsBack(t *testing.T) {
+	fx, wasm := load(t)
+	h, p := start(t, fx, wasm, fx.NewServices().HostConfig(fixture.T0).WithLogLevel(hostsim.LogWarn), fx.Config, 2)
+	ctx := context.Background()
+	get := func(w int, path string, hs ...[2]string) decision {
+		return decide(t, fx, p.Worker(w).HTTP(ctx, hostsim.Request{Method: "GET", Path: path, Authority: fixture.Authority,
+			SourceAddress: fixture.ClientIP + ":1", Headers: hs}))
+	}
+	h.Advance(ctx, time.Second)
+	code := fx.RollingCode(h.Now())
+	rc := [][2]string{{"x-rolling-code-client", "billing"}, {"x-rolling-code", code}}
+	if d := get(0, "/rc/x", rc...); d.reason != "forwarded" {
+		t.Fatalf("fresh single-use code: %v", d)
+	}
+	for _, back := range []time.Duration{time.Second, 2 * time.Second} {
+		h.StepWallClock(-back)
+		if d := get(1, "/rc/x", rc...); d.reason == "forwarded" {
+			t.Errorf("single-use code accepted again after the clock stepped back %v", back)
+		}
+		h.StepWallClock(back)
+	}
+
+	passed := 0
+	for i := 0; i < 4; i++ {
+		if get(i%2, "/rl/x", [2]string{"x-api-key", fx.Read.Key}).reason == "forwarded" {
+			passed++
+		}
+	}
+	if passed != 2 {
+		t.Fatalf("%d of 4 requests passed a bucket of burst 2", passed)
+	}
+	h.StepWallClock(-time.Hour)
+	for i := 0; i < 4; i++ {
+		if d := get(i%2, "/rl/x", [2]string{"x-api-key", fx.Read.Key}); d.reason == "forwarded" {
+			t.Fatalf("the emptied bucket admitted request %d after the clock stepped back an hour", i)
+		}
+	}
+	if d := get(0, "/k/x", [2]string{"x-api-key", fx.Read.Key}); d.reason != "forwarded" {
+		t.Fatalf("the gate stopped serving after the clock stepped back: %v", d)
+	}
+	if d := get(1, "/jwt/x", [2]string{"authorization", "Bearer " + fx.JWT(h.Now(), nil)}); d.reason != "forwarded" {
+		t.Fatalf("a JWT minted at the stepped-back time: %v", d)
+	}
+}
