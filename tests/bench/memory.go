@@ -13,10 +13,11 @@ import (
 	"github.com/tokengate/tokengate/hostsim"
 )
 
-// memTracker is a wazero memory allocator that remembers every linear
-// memory it backs, so the run can read each VM's size without any help
-// from hostsim (which does not expose guest memory).
-type memTracker struct {
+// MemTracker is a wazero memory allocator that remembers every linear
+// memory it backs, so a run can read each VM's size without any help
+// from hostsim (which does not expose guest memory). Install it with
+// experimental.WithMemoryAllocator on the context passed to hostsim.
+type MemTracker struct {
 	mu   sync.Mutex
 	mems []*trackedMem
 }
@@ -26,7 +27,7 @@ type trackedMem struct {
 	freed bool
 }
 
-func (t *memTracker) Allocate(cap, max uint64) experimental.LinearMemory {
+func (t *MemTracker) Allocate(cap, max uint64) experimental.LinearMemory {
 	m := &trackedMem{buf: make([]byte, 0, cap)}
 	t.mu.Lock()
 	t.mems = append(t.mems, m)
@@ -47,8 +48,8 @@ func (m *trackedMem) Reallocate(size uint64) []byte {
 
 func (m *trackedMem) Free() { m.freed = true; m.buf = nil }
 
-// live returns the sizes of the memories not freed, in creation order.
-func (t *memTracker) live() []int {
+// Live returns the sizes of the memories not freed, in creation order.
+func (t *MemTracker) Live() []int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var out []int
@@ -85,7 +86,7 @@ type MemPoint struct {
 // live set exceeds the bound and the store correctly refuses with
 // replay_store_full.)
 func (s *Suite) MemRun(ctx context.Context, checkpoints []int) ([]MemPoint, error) {
-	t := &memTracker{}
+	t := &MemTracker{}
 	ctx = experimental.WithMemoryAllocator(ctx, t)
 	h, err := hostsim.New(ctx, s.Wasm, s.W.HostConfig().WithCompilationCache(s.Cache))
 	if err != nil {
@@ -148,7 +149,7 @@ func (s *Suite) MemRun(ctx context.Context, checkpoints []int) ([]MemPoint, erro
 			_, msg := vm.Failed()
 			pt.Failed = append(pt.Failed, msg)
 		}
-		mems := t.live()
+		mems := t.Live()
 		if len(mems) > 2 { // base and canary VMs are closed; keep the workers
 			mems = mems[len(mems)-2:]
 		}

@@ -18,7 +18,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,50 +27,6 @@ import (
 	"github.com/tokengate/tokengate/plugin/token"
 	"github.com/tokengate/tokengate/tests/bench"
 )
-
-// memTracker remembers every linear memory it backs.
-type memTracker struct {
-	mu   sync.Mutex
-	mems []*trackedMem
-}
-
-type trackedMem struct {
-	buf   []byte
-	freed bool
-}
-
-func (t *memTracker) Allocate(cap, max uint64) experimental.LinearMemory {
-	m := &trackedMem{buf: make([]byte, 0, cap)}
-	t.mu.Lock()
-	t.mems = append(t.mems, m)
-	t.mu.Unlock()
-	return m
-}
-
-func (m *trackedMem) Reallocate(size uint64) []byte {
-	if size <= uint64(cap(m.buf)) {
-		m.buf = m.buf[:size]
-		return m.buf
-	}
-	n := make([]byte, size, size+size/4)
-	copy(n, m.buf)
-	m.buf = n
-	return m.buf
-}
-
-func (m *trackedMem) Free() { m.freed = true; m.buf = nil }
-
-func (t *memTracker) live() []int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	var out []int
-	for _, m := range t.mems {
-		if !m.freed {
-			out = append(out, len(m.buf))
-		}
-	}
-	return out
-}
 
 func req(path string, headers ...[2]string) hostsim.Request {
 	return hostsim.Request{Method: "GET", Path: path, Authority: bench.Authority, Headers: headers,
@@ -104,7 +59,7 @@ func TestMemGrowthUnderFullReplayStore(t *testing.T) {
 	limit := envInt("MEMGROWTH_LIMIT_MIB", 64) << 20
 	every := envInt("MEMGROWTH_EVERY", 1000)
 
-	tr := &memTracker{}
+	tr := &bench.MemTracker{}
 	ctx := experimental.WithMemoryAllocator(context.Background(), tr)
 	h, err := hostsim.New(ctx, wasm, w.HostConfig().WithLogLimit(1000))
 	if err != nil {
@@ -201,7 +156,7 @@ func TestMemGrowthUnderFullReplayStore(t *testing.T) {
 			continue
 		}
 		h.TakeLogs()
-		mems := tr.live()
+		mems := tr.Live()
 		if len(mems) > 2 {
 			mems = mems[len(mems)-2:]
 		}
