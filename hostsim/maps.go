@@ -102,21 +102,33 @@ func (v *VM) writableMap(s []uint64) (*[][2]string, abi.Status) {
 	return hm, abi.OK
 }
 
-// hcAddMapValue: (map_type, key_ptr, key_size, value_ptr, value_size).
-func hcAddMapValue(_ context.Context, v *VM, m api.Module, s []uint64) {
+// keyValueArgs decodes (map_type, key_ptr, key_size, value_ptr, value_size)
+// for add and replace, checking in Envoy's order: the map type (2), guest
+// memory (6), then whether the map is writable now. On failure it has set
+// the status and returns ok false.
+func (v *VM) keyValueArgs(m api.Module, s []uint64) (hm *[][2]string, key, val string, ok bool) {
 	if a32(s, 0) > abi.MaxMapType {
 		set(s, abi.BadArgument)
-		return
+		return nil, "", "", false
 	}
 	key, ok1 := readString(m, a32(s, 1), a32(s, 2))
 	val, ok2 := readString(m, a32(s, 3), a32(s, 4))
 	if !ok1 || !ok2 {
 		set(s, abi.InvalidMemoryAccess)
-		return
+		return nil, "", "", false
 	}
 	hm, st := v.writableMap(s)
 	if st != abi.OK {
 		set(s, st)
+		return nil, "", "", false
+	}
+	return hm, key, val, true
+}
+
+// hcAddMapValue: (map_type, key_ptr, key_size, value_ptr, value_size).
+func hcAddMapValue(_ context.Context, v *VM, m api.Module, s []uint64) {
+	hm, key, val, ok := v.keyValueArgs(m, s)
+	if !ok {
 		return
 	}
 	*hm = append(*hm, [2]string{lower(key), val})
@@ -126,19 +138,8 @@ func hcAddMapValue(_ context.Context, v *VM, m api.Module, s []uint64) {
 // hcReplaceMapValue sets one value: the first entry is replaced in place,
 // the others removed; absent keys are added.
 func hcReplaceMapValue(_ context.Context, v *VM, m api.Module, s []uint64) {
-	if a32(s, 0) > abi.MaxMapType {
-		set(s, abi.BadArgument)
-		return
-	}
-	key, ok1 := readString(m, a32(s, 1), a32(s, 2))
-	val, ok2 := readString(m, a32(s, 3), a32(s, 4))
-	if !ok1 || !ok2 {
-		set(s, abi.InvalidMemoryAccess)
-		return
-	}
-	hm, st := v.writableMap(s)
-	if st != abi.OK {
-		set(s, st)
+	hm, key, val, ok := v.keyValueArgs(m, s)
+	if !ok {
 		return
 	}
 	key = lower(key)
