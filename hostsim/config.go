@@ -90,6 +90,8 @@ type Config struct {
 	transcript bool
 	cache      wazero.CompilationCache
 	logLimit   int
+	// uninterruptible turns off wazero's close-on-context-done checks.
+	uninterruptible bool
 }
 
 func (c Config) clone() Config {
@@ -176,6 +178,19 @@ const (
 // default, keeps all), for long runs such as soak tests. Per-request logs in
 // Result.Logs are not affected.
 func (c Config) WithLogLimit(n int) Config { n2 := c.clone(); n2.logLimit = n; return n2 }
+
+// WithInterruptible decides whether a guest call can be stopped by
+// cancelling its context (on by default). wazero implements it with a
+// check compiled into every loop and function entry plus a watcher
+// goroutine per call, which costs a few microseconds per callback and
+// slows tight crypto loops severalfold (RSA verification about 7×), so
+// off is closer to Envoy's V8 speed. Off, a guest that never returns
+// blocks its caller for good, as it blocks an Envoy worker.
+func (c Config) WithInterruptible(on bool) Config {
+	n := c.clone()
+	n.uninterruptible = !on
+	return n
+}
 
 // WithCompilationCache shares compiled code between Hosts (e.g. across the
 // tests of a package), which saves most of New's cost for large modules.

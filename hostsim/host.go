@@ -95,8 +95,9 @@ func New(ctx context.Context, wasm []byte, cfg Config) (*Host, error) {
 	// 1 GiB, V8's limit.
 	// Closing on context done is the only way out of a guest that never
 	// returns: Envoy (V8) has no time limit, so hostsim adds none either,
-	// but a test can pass a context with a deadline.
-	rc := wazero.NewRuntimeConfig().WithMemoryLimitPages(16384).WithCloseOnContextDone(true)
+	// but a test can pass a context with a deadline (unless the host was
+	// configured uninterruptible, see WithInterruptible).
+	rc := wazero.NewRuntimeConfig().WithMemoryLimitPages(16384).WithCloseOnContextDone(!cfg.uninterruptible)
 	if cfg.cache != nil {
 		rc = rc.WithCompilationCache(cfg.cache)
 	}

@@ -433,6 +433,22 @@ func TestHungGuestNeedsADeadline(t *testing.T) {
 	}
 }
 
+// TestUninterruptibleIgnoresCancel: a host built WithInterruptible(false)
+// has no context-done checks, so even an already cancelled context runs the
+// stream to completion (and an interruptible host traps it).
+func TestUninterruptibleIgnoresCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := hostsim.Request{Path: "/x", Authority: "a", Headers: [][2]string{{"x-op", "add"}}}
+	for _, on := range []bool{true, false} {
+		_, p := start(t, cfg().WithInterruptible(on), hostsim.PluginConfig{})
+		res := p.Worker(0).HTTP(ctx, req)
+		if want := map[bool]hostsim.Outcome{true: hostsim.OutcomeTrap, false: hostsim.OutcomeForwarded}[on]; res.Outcome != want {
+			t.Errorf("interruptible=%v: got %s (%s), want %s", on, res.Outcome, res.Trap, want)
+		}
+	}
+}
+
 func BenchmarkHTTP(b *testing.B) {
 	ctx := context.Background()
 	h, err := hostsim.New(ctx, guest(b, "conformance"), cfg())
