@@ -73,9 +73,9 @@ type Bare struct {
 }
 
 // NewBare instantiates the guest in a runtime configured like hostsim's
-// (default engine, the same memory limit, and with closeOnDone the same
-// context-done checks hostsim compiles in so a hung guest can be stopped;
-// false measures what they cost) and sets it up with key (raw
+// (default engine, the same memory limit; closeOnDone adds the
+// context-done checks of an interruptible hostsim host, which the wasm
+// cases turn off) and sets it up with key (raw
 // ed25519 key, PKIX DER for ECDSA/RSA, HMAC secret), msg and sig. It checks
 // that one run succeeds, so a benchmark never measures a failing path.
 func NewBare(ctx context.Context, wasm []byte, kind int, closeOnDone bool, key, msg, sig []byte) (*Bare, error) {
