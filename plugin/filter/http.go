@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"net/netip"
 	"strconv"
 
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
@@ -27,6 +28,13 @@ type httpContext struct {
 	// upstream while a decision is pending (Envoy delivers body callbacks
 	// to a paused filter when allow_on_headers_stop_iteration is on).
 	forwarded bool
+
+	// Per-stream storage that would otherwise be one allocation each per
+	// request: the evaluation, the header view of ordinary requests and
+	// the credential-stripping edits.
+	evalStore  policy.Evaluation
+	headerBuf  [16]provider.Header
+	editsStore provider.Edits
 }
 
 var (
@@ -53,7 +61,11 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (act types.A
 		return h.refuse(&policy.Verdict{Reason: provider.ReasonInternal, Err: errHeaders})
 	}
 	r := &h.req
-	r.Headers = make([]provider.Header, len(hs))
+	if len(hs) <= len(h.headerBuf) {
+		r.Headers = h.headerBuf[:len(hs)]
+	} else {
+		r.Headers = make([]provider.Header, len(hs))
+	}
 	var nMethod, nPath, nAuthority int
 	var xff []string
 	for i, kv := range hs {
@@ -75,16 +87,21 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (act types.A
 	if nMethod != 1 || nPath != 1 || nAuthority > 1 {
 		return h.refuse(&policy.Verdict{Reason: provider.ReasonBadRequest, Err: errPseudo})
 	}
-	peer, _ := proxywasm.GetProperty([]string{"source", "address"})
-	if src, err := iprule.ClientAddress(string(peer), xff, cfg.TrustedXFFHops); err == nil {
+	if cfg.TrustedXFFHops > 0 {
+		src, err := iprule.ClientAddress(peerAddress(), xff, cfg.TrustedXFFHops)
+		if err != nil {
+			// The request did not come through the trusted proxies: refuse
+			// rather than fall back to a less trusted address.
+			return h.refuse(&policy.Verdict{Reason: provider.ReasonBadRequest, Err: errForwarded})
+		}
 		r.Source = src
-	} else if cfg.TrustedXFFHops > 0 {
-		// The request did not come through the trusted proxies: refuse
-		// rather than fall back to a less trusted address.
-		return h.refuse(&policy.Verdict{Reason: provider.ReasonBadRequest, Err: errForwarded})
+	} else {
+		// Only rules and providers that look at the address pay for it.
+		r.SourceLoader = h
 	}
 	r.Now = h.plugin.opts.Now()
-	h.ev = cfg.Policy.Begin(r)
+	h.ev = &h.evalStore
+	cfg.Policy.BeginInto(h.ev, r)
 	if h.ev.WantsBody() && !endOfStream {
 		// Hold the headers (StopIteration) and collect the body. Envoy
 		// only delivers body callbacks to a filter paused in headers when
@@ -94,6 +111,26 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (act types.A
 	}
 	h.ev.Run()
 	return h.drive()
+}
+
+// LoadSource implements provider.SourceLoader: Envoy's source.address,
+// invalid when the host has none or it does not parse. Properties are
+// readable in every stream callback (a callout answer first makes the
+// stream the effective context).
+func (h *httpContext) LoadSource() netip.Addr {
+	a, err := iprule.ClientAddress(peerAddress(), nil, 0)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return a
+}
+
+var sourceAddressPath = []string{"source", "address"}
+
+// peerAddress is Envoy's source.address property, "" when unavailable.
+func peerAddress() string {
+	peer, _ := proxywasm.GetProperty(sourceAddressPath)
+	return string(peer)
 }
 
 // OnHttpRequestBody buffers the body for rules that need it, then decides.
@@ -298,10 +335,11 @@ func (h *httpContext) removeForged(extra []provider.Header) {
 
 // strip removes the verified credentials from the request.
 func (h *httpContext) strip(verified []provider.Provider) {
-	var ed provider.Edits
+	ed := &h.editsStore
+	ed.RemoveHeaders, ed.RemoveQueryParams = ed.RemoveHeaders[:0], ed.RemoveQueryParams[:0]
 	for _, p := range verified {
 		if s, ok := p.(provider.Stripper); ok {
-			s.Strip(&h.req, &ed)
+			s.Strip(&h.req, ed)
 		}
 	}
 	for _, n := range ed.RemoveHeaders {

@@ -103,18 +103,30 @@ func (p *Policy) Start(req *provider.Request) *Evaluation {
 // so the caller can first buffer the body when WantsBody says so, then
 // call Run.
 func (p *Policy) Begin(req *provider.Request) *Evaluation {
-	e := &Evaluation{pol: p, req: req}
+	e := &Evaluation{}
+	p.BeginInto(e, req)
+	return e
+}
+
+// BeginInto is Begin writing into e, which is reset first, so a caller
+// that owns storage for one evaluation per request allocates none.
+func (p *Policy) BeginInto(e *Evaluation, req *provider.Request) {
+	*e = Evaluation{pol: p, req: req}
+	p.begin(e, req)
+}
+
+func (p *Policy) begin(e *Evaluation, req *provider.Request) {
 	rawPath, query := SplitPath(req.RawPath)
 	req.Query = query
 	path, err := NormalisePath(rawPath, p.opts.FoldPathCase)
 	if err != nil {
 		e.finish(false, err, "")
-		return e
+		return
 	}
 	req.Path = path
 	if req.Method == "" {
 		e.finish(false, errBadMethod, "")
-		return e
+		return
 	}
 	host := HostOf(req.Authority)
 	method := req.Method
@@ -129,24 +141,23 @@ func (p *Policy) Begin(req *provider.Request) *Evaluation {
 	rule, _ := p.Match(host, method, path)
 	if rule == nil {
 		e.finish(false, errNoRule, "")
-		return e
+		return
 	}
 	e.rule, e.v.Rule = rule, rule
 	switch {
 	case preflight && rule.CORSPreflight:
 		e.v.Kind = KindPreflight
 		e.finish(true, nil, "")
-		return e
+		return
 	case rule.Anonymous:
 		e.v.Kind = KindAnonymous
 		e.limitThenAllow()
-		return e
+		return
 	}
 	e.v.Kind = KindAuthenticated
 	e.seq = rule.Providers()
 	e.v.Verified = e.verifiedBuf[:0]
 	e.v.Headers = e.headersBuf[:0]
-	return e
 }
 
 // WantsBody reports whether the matched rule's providers need the request
@@ -322,9 +333,9 @@ func (e *Evaluation) limitKey(by KeyBy) string {
 		return e.rule.Name + "|s|" + id.Provider + "|" + id.Subject
 	default:
 		if e.pol.opts.SourceKey != nil {
-			return e.rule.Name + "|a|" + e.pol.opts.SourceKey(e.req.Source)
+			return e.rule.Name + "|a|" + e.pol.opts.SourceKey(e.req.ClientAddr())
 		}
-		a := e.req.Source.Unmap()
+		a := e.req.ClientAddr().Unmap()
 		if !a.IsValid() {
 			return e.rule.Name + "|a|unknown"
 		}

@@ -47,12 +47,32 @@ type Request struct {
 	// pseudo-headers included.
 	Headers []Header
 	// Source is the client address the policy trusts: the peer address, or
-	// the configured x-forwarded-for hop. Invalid when unknown.
+	// the configured x-forwarded-for hop. Invalid when unknown. Read it
+	// with ClientAddr: the filter may leave it to SourceLoader.
 	Source netip.Addr
+	// SourceLoader, when set, supplies Source on the first ClientAddr call.
+	// The filter sets it so that requests nobody asks the address of do
+	// not pay for fetching and parsing it from the host.
+	SourceLoader SourceLoader
 	// Now is the request time in unix nanoseconds.
 	Now int64
 	// Body is the request body when the route asked for it to be buffered.
 	Body []byte
+}
+
+// SourceLoader computes a request's client address on demand.
+type SourceLoader interface {
+	LoadSource() netip.Addr
+}
+
+// ClientAddr returns Source, loading it first when a SourceLoader is
+// pending (once: the loader is dropped after use).
+func (r *Request) ClientAddr() netip.Addr {
+	if l := r.SourceLoader; l != nil {
+		r.SourceLoader = nil
+		r.Source = l.LoadSource()
+	}
+	return r.Source
 }
 
 // Header returns the first value of the named header (name in lower case)

@@ -112,3 +112,35 @@ func TestFreshCasesMiss(t *testing.T) {
 		t.Errorf("%d cache hits in a fresh-credential case", m.Value)
 	}
 }
+
+// TestSourceFetchedOnlyWhenUsed: the filter asks the host for
+// source.address only when a rule or provider looks at the client address
+// (the pass-through floor does not, the IP rule does), since the fetch is a
+// hostcall plus a guest allocation on every request.
+func TestSourceFetchedOnlyWhenUsed(t *testing.T) {
+	s := getSuite(t)
+	ctx := context.Background()
+	h, err := hostsim.New(ctx, s.Wasm, s.W.HostConfig().WithTranscript(true).WithCompilationCache(s.Cache))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close(ctx)
+	p, err := h.StartPlugin(ctx, hostsim.PluginConfig{Configuration: s.W.Config, Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm := p.Worker(0)
+	for scheme, want := range map[string]bool{"floor": false, "jwt-reused": false, "ip-rule": true} {
+		vm.Transcript() // drop earlier calls
+		if res := vm.HTTP(ctx, s.source(scheme)(T0)); res.Outcome != hostsim.OutcomeForwarded {
+			t.Fatalf("%s: %s %d", scheme, res.Outcome, res.Status)
+		}
+		got := false
+		for _, c := range vm.Transcript() {
+			got = got || c.Name == "proxy_get_property"
+		}
+		if got != want {
+			t.Errorf("%s: source.address fetched = %v, want %v", scheme, got, want)
+		}
+	}
+}

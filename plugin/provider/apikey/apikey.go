@@ -341,7 +341,7 @@ func (p *Provider) Verify(req *provider.Request) (provider.Identity, error) {
 		return provider.Identity{}, errExpired
 	}
 	if len(e.sources) > 0 {
-		src := req.Source
+		src := req.ClientAddr()
 		if !src.IsValid() {
 			return provider.Identity{}, errBindingNoSource
 		}

@@ -246,7 +246,7 @@ func (p *Policy) check(c *Claims, req *provider.Request) error {
 	if p.CheckIP {
 		// The view is only parsed and compared here, never kept.
 		a, err := netip.ParseAddr(unsafeString(c.Ipa))
-		if err != nil || !req.Source.IsValid() || a.Unmap() != req.Source.Unmap() {
+		if err != nil || !req.ClientAddr().IsValid() || a.Unmap() != req.ClientAddr().Unmap() {
 			return ErrIP
 		}
 	}

@@ -71,8 +71,8 @@ func (r *revocation) check(id provider.Identity, c *Claims, req *provider.Reques
 		action = "apikey-verify"
 	}
 	ip := ""
-	if req.Source.IsValid() {
-		ip = req.Source.String()
+	if req.ClientAddr().IsValid() {
+		ip = req.ClientAddr().String()
 	}
 	msg := make([]byte, 0, len(keyJSON)+256)
 	msg = append(msg, `{"request": "`...)

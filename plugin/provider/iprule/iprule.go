@@ -150,7 +150,7 @@ func (p *Provider) Challenge() string { return "" }
 // Verify implements provider.Provider. It never returns ErrNoCredential:
 // every request has a source, and an unknown one is refused.
 func (p *Provider) Verify(req *provider.Request) (provider.Identity, error) {
-	a := req.Source
+	a := req.ClientAddr()
 	if !a.IsValid() {
 		return provider.Identity{}, errUnknownSource
 	}

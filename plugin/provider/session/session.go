@@ -227,7 +227,7 @@ func (p *Provider) decide(e *entry, req *provider.Request) (provider.Identity, e
 		err = ErrUnknown
 	case req.Now > e.expiresAt:
 		err = ErrExpired
-	case p.bindIP && e.boundIP.IsValid() && (!req.Source.IsValid() || e.boundIP != req.Source.Unmap()):
+	case p.bindIP && e.boundIP.IsValid() && (!req.ClientAddr().IsValid() || e.boundIP != req.ClientAddr().Unmap()):
 		err = ErrBinding
 	}
 	if err != nil {
@@ -288,8 +288,8 @@ func (p *Provider) callout(req *provider.Request, tok []byte, key [32]byte) erro
 	p.calloutCount.Increment(1)
 	ua, _ := req.Header("user-agent")
 	ip := ""
-	if req.Source.IsValid() {
-		ip = req.Source.Unmap().String()
+	if req.ClientAddr().IsValid() {
+		ip = req.ClientAddr().Unmap().String()
 	}
 	body := make([]byte, 0, 64+len(tok)+len(ua)+len(ip))
 	body = append(body, `{"token":`...)
@@ -300,7 +300,7 @@ func (p *Provider) callout(req *provider.Request, tok []byte, key [32]byte) erro
 	body = appendJSONString(body, []byte(ua))
 	body = append(body, '}')
 	// Resume may run in a later callback: keep only what it needs.
-	now, source := req.Now, req.Source
+	now, source := req.Now, req.ClientAddr()
 	return &provider.NeedCallout{
 		Call: provider.Callout{
 			Cluster: p.cluster,
