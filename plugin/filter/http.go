@@ -35,6 +35,7 @@ type httpContext struct {
 	evalStore  policy.Evaluation
 	headerBuf  [16]provider.Header
 	editsStore provider.Edits
+	removeBuf  [4]string
 }
 
 var (
@@ -336,7 +337,7 @@ func (h *httpContext) removeForged(extra []provider.Header) {
 // strip removes the verified credentials from the request.
 func (h *httpContext) strip(verified []provider.Provider) {
 	ed := &h.editsStore
-	ed.RemoveHeaders, ed.RemoveQueryParams = ed.RemoveHeaders[:0], ed.RemoveQueryParams[:0]
+	ed.RemoveHeaders, ed.RemoveQueryParams = h.removeBuf[:0], nil
 	for _, p := range verified {
 		if s, ok := p.(provider.Stripper); ok {
 			s.Strip(&h.req, ed)
