@@ -3,99 +3,37 @@ package bench
 import (
 	"context"
 	"errors"
-	"sort"
-	"strings"
+	"os"
+	"path/filepath"
 	"time"
 
-	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/experimental"
-
 	"github.com/tokengate/tokengate/hostsim"
+	"github.com/tokengate/tokengate/hostsim/guestprof"
 )
 
-// Watched are the guest functions the profiler times, by name prefix
-// (the Go toolchain keeps the wasm name section, with '/' in import paths
-// written '_'). Each one's time is
-// inclusive and counted at its outermost frame only.
-var Watched = []string{
-	"runtime.gcStart",        // one call per GC cycle
-	"runtime.gcDrain",        // marking, wherever it runs
-	"runtime.gcBgMarkWorker", // background marking (a goroutine)
-	"runtime.gcAssistAlloc",  // marking charged to allocating code
-	"runtime.mallocgc",       // every heap allocation (includes assists)
-	"github.com_buger_jsonparser.",
-	"github.com_tokengate_tokengate_plugin_provider_jwt.",
-	"github.com_tokengate_tokengate_plugin_provider_keys.",
-	"github.com_tokengate_tokengate_plugin_filter.",
-	"github.com_tokengate_tokengate_plugin_internal_abi.",
-	"github.com_tokengate_tokengate_plugin_policy.",
-}
-
-// GuestProfile is time and calls per watched prefix.
+// GuestProfile is where one scheme's requests spent their time in the
+// guest (and in host functions), from hostsim/guestprof.
 type GuestProfile struct {
 	Requests int
-	Total    time.Duration // wall time of the measured requests
-	Time     map[string]time.Duration
-	Calls    map[string]int
+	// Total is the wall time of the measured requests with the profiler's
+	// listeners attached (slower than the benchmark: read shares, not
+	// totals).
+	Total time.Duration
+	// Functions are every called function by self time, largest first.
+	Functions []guestprof.Function
+	// Calls is the number of function calls (guest and host) per request.
+	Calls float64
+	// Pprof is the path of the pprof file written for the scheme, if any.
+	Pprof string
 }
 
-type watch struct {
-	prefix string
-	depth  int
-	start  time.Time
-	prof   **GuestProfile // the profile being recorded
-}
-
-func (w *watch) Before(context.Context, api.Module, api.FunctionDefinition, []uint64, experimental.StackIterator) {
-	if w.depth == 0 {
-		w.start = time.Now()
-	}
-	w.depth++
-	(*w.prof).Calls[w.prefix]++
-}
-
-func (w *watch) After(context.Context, api.Module, api.FunctionDefinition, []uint64) {
-	w.exit()
-}
-
-func (w *watch) Abort(context.Context, api.Module, api.FunctionDefinition, error) { w.exit() }
-
-func (w *watch) exit() {
-	if w.depth == 0 {
-		return
-	}
-	w.depth--
-	if w.depth == 0 {
-		(*w.prof).Time[w.prefix] += time.Since(w.start)
-	}
-}
-
-func newProfile(n int) *GuestProfile {
-	return &GuestProfile{Requests: n, Time: map[string]time.Duration{}, Calls: map[string]int{}}
-}
-
-// Profile runs n requests of each wasm scheme (see Cases; fresh
-// credentials are minted beforehand) on one host compiled with function
-// listeners on the watched guest functions, and returns where the time
-// went per scheme. Listeners slow the watched calls down (about a
-// microsecond per call); read the shares, not the totals.
-func (s *Suite) Profile(ctx context.Context, schemes []string, n int) (map[string]*GuestProfile, error) {
-	cur := newProfile(n)
-	watches := map[string]*watch{}
-	factory := experimental.FunctionListenerFactoryFunc(func(def api.FunctionDefinition) experimental.FunctionListener {
-		name := def.Name()
-		for _, p := range Watched {
-			if strings.HasPrefix(name, p) {
-				if watches[p] == nil {
-					watches[p] = &watch{prefix: p, prof: &cur}
-				}
-				return watches[p]
-			}
-		}
-		return nil
-	})
-	lctx := experimental.WithFunctionListenerFactory(ctx, factory)
-	h, err := hostsim.New(lctx, s.Wasm, s.W.HostConfig())
+// Profile runs n requests of each wasm scheme (fresh credentials are minted
+// beforehand) on one host compiled with guestprof's listeners and returns
+// where the time went per scheme. When pprofDir is not empty a pprof file
+// per scheme is written there (go tool pprof -sample_index=self -top).
+func (s *Suite) Profile(ctx context.Context, schemes []string, n int, pprofDir string) (map[string]*GuestProfile, error) {
+	prof := guestprof.New()
+	h, err := hostsim.New(prof.Context(ctx), s.Wasm, s.W.HostConfig())
 	if err != nil {
 		return nil, err
 	}
@@ -116,27 +54,47 @@ func (s *Suite) Profile(ctx context.Context, schemes []string, n int) (map[strin
 			reqs[i] = next(T0)
 		}
 		vm.HTTP(ctx, reqs[0]) // warm (introspection and JWT caches)
-		cur = newProfile(n)
+		prof.Reset()
+		prof.Start()
 		t0 := time.Now()
 		for _, r := range reqs {
 			if res := vm.HTTP(ctx, r); res.Outcome != hostsim.OutcomeForwarded {
+				prof.Stop()
 				return nil, errRefused
 			}
 		}
-		cur.Total = time.Since(t0)
-		out[scheme] = cur
+		g := &GuestProfile{Requests: n, Total: time.Since(t0)}
+		prof.Stop()
+		g.Functions = prof.Functions()
+		var calls int64
+		for _, f := range g.Functions {
+			calls += f.Calls
+		}
+		g.Calls = float64(calls) / float64(n)
+		if pprofDir != "" {
+			if err := writePprof(prof, filepath.Join(pprofDir, scheme+".pb.gz")); err != nil {
+				return nil, err
+			}
+			g.Pprof = filepath.Join(pprofDir, scheme+".pb.gz")
+		}
+		out[scheme] = g
 	}
 	return out, nil
 }
 
-// Sorted lists the watched prefixes by time, largest first.
-func (g *GuestProfile) Sorted() []string {
-	var ks []string
-	for k := range g.Calls {
-		ks = append(ks, k)
+func writePprof(prof *guestprof.Profiler, path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
 	}
-	sort.Slice(ks, func(i, j int) bool { return g.Time[ks[i]] > g.Time[ks[j]] })
-	return ks
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := prof.WritePprof(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 var (

@@ -10,11 +10,12 @@ import (
 	"strings"
 
 	"github.com/tokengate/tokengate/hostsim"
+	"github.com/tokengate/tokengate/hostsim/guestprof"
 	"github.com/tokengate/tokengate/hostsim/scenario"
 )
 
 const runUsage = `Usage: hostsim run --wasm FILE --scenario FILE [--profile NAME] [--workers N] [--log-level LEVEL]
-                   [--allow-on-headers-stop-iteration]
+                   [--allow-on-headers-stop-iteration] [--pprof FILE]
 
 Replays a scenario (shared/docs/scenario.md) on the module and prints the
 result JSON on stdout, in a fixed layout: the same run gives the same bytes.
@@ -24,9 +25,15 @@ under the profile, is a result (configure_ok false), not an error.
 --workers N starts N worker VMs after the canary, as Envoy does; every
 request still goes to worker 0 (scenario.md: one VM, in order).
 
+--pprof FILE profiles the guest over the whole run (start-up included) and
+writes calls and self time per call stack for 'go tool pprof' (package
+hostsim/guestprof says how to read them; the run itself is slower).
+
 Examples:
   hostsim run --wasm build/tokengate.wasm --scenario tests/parity/testdata/core.json
   hostsim run --wasm plugin.wasm --scenario s.json --profile envoy-current --workers 2 > out.json
+  hostsim run --wasm plugin.wasm --scenario s.json --pprof guest.pb.gz > out.json
+  go tool pprof -sample_index=self -top guest.pb.gz
 
 Flags:
 `
@@ -38,6 +45,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	wasmPath := fs.String("wasm", "", "the proxy-wasm module (`FILE`)")
 	scenPath := fs.String("scenario", "", "the scenario JSON (`FILE`, - for stdin)")
 	host := addHostFlags(fs, "number of worker VMs (`N`)", "trace")
+	pprofPath := fs.String("pprof", "", "write a guest profile to `FILE` (pprof format)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), runUsage)
 		fs.PrintDefaults()
@@ -73,15 +81,40 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, err)
 	}
 	defer release()
-	res, err := scenario.Run(ctx, wasm, s, scenario.Options{Profile: hostsim.Profile(*host.profile), Workers: *host.workers,
+	runCtx := ctx
+	var prof *guestprof.Profiler
+	if *pprofPath != "" {
+		prof = guestprof.New()
+		runCtx = prof.Context(ctx)
+		prof.Start()
+	}
+	res, err := scenario.Run(runCtx, wasm, s, scenario.Options{Profile: hostsim.Profile(*host.profile), Workers: *host.workers,
 		Config: base.WithLogLevel(host.level), AllowOnHeadersStopIteration: *host.allowStop})
 	if err != nil {
 		return fail(stderr, err)
+	}
+	if prof != nil {
+		prof.Stop()
+		if err := writeProfile(prof, *pprofPath); err != nil {
+			return fail(stderr, err)
+		}
 	}
 	if err := res.Encode(stdout); err != nil {
 		return fail(stderr, err)
 	}
 	return 0
+}
+
+func writeProfile(prof *guestprof.Profiler, path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := prof.WritePprof(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // parse parses flags; done is true when the command must stop (help or a

@@ -176,7 +176,7 @@ func run(wasmPath, outDir string, rounds int, cps []int, long bool) error {
 	}
 	log.Printf("guest profile")
 	profSchemes := []string{"floor", "api-key", "scoped-token", "jwt-reused", "jwt-eddsa", "jwt-rs256", "httpsig-hmac"}
-	profs, err := s.Profile(ctx, profSchemes, 200)
+	profs, err := s.Profile(ctx, profSchemes, 200, filepath.Join(filepath.Dir(wasmPath), "bench-profiles"))
 	if err != nil {
 		return err
 	}
@@ -356,36 +356,27 @@ func run(wasmPath, outDir string, rounds int, cps []int, long bool) error {
 	}
 	p("\n")
 	p("## Where the time goes inside the guest\n\n")
-	p("One host compiled with wazero function listeners on the functions below (inclusive time at the outermost frame, ")
-	p("µs per request, calls per request in parentheses); 200 requests per scheme. A listener costs about a microsecond per ")
-	p("call, so functions called often look more expensive than they are. `abi` holds every callback, so its time is the ")
-	p("guest's whole share of the stream; the rest of the total is the host (hostsim and wazero call overhead).\n\n")
-	p("| Function prefix |")
+	p("One host compiled with `hostsim/guestprof` (wazero function listeners on every function), 200 requests per ")
+	p("scheme. Self time in µs per request, calls per request in parentheses; `env.*` rows are host functions ")
+	p("(hostsim's work for the guest). Each call crosses into the listener twice, which lands in the caller's self ")
+	p("time, so totals run several times the benchmark's and functions making many small calls look dearer than they are; ")
+	p("the call counts are exact. The pprof files (`go tool pprof -sample_index=self -top <file>`) are in `%s`.\n\n",
+		filepath.Join(filepath.Dir(wasmPath), "bench-profiles"))
 	for _, sc := range profSchemes {
-		p(" %s |", sc)
-	}
-	p("\n| --- |")
-	for range profSchemes {
-		p(" ---: |")
-	}
-	p("\n| total per request (with listeners) |")
-	for _, sc := range profSchemes {
-		p(" %.0f |", float64(profs[sc].Total)/1e3/float64(profs[sc].Requests))
-	}
-	p("\n")
-	for _, w := range bench.Watched {
-		name := strings.ReplaceAll(strings.TrimPrefix(w, "github.com_tokengate_tokengate_"), "_", "/")
-		if strings.HasPrefix(w, "runtime.") {
-			name = w
+		g := profs[sc]
+		perReq := func(d time.Duration) float64 { return float64(d) / 1e3 / float64(g.Requests) }
+		p("**%s**: %.0f µs per request with listeners, %.0f calls. Top by self time: ", sc, perReq(g.Total), g.Calls)
+		for i, f := range g.Functions {
+			if i == 8 {
+				break
+			}
+			if i > 0 {
+				p(", ")
+			}
+			p("`%s` %.1f (%.0f)", shortName(f.Name), perReq(f.Self), float64(f.Calls)/float64(g.Requests))
 		}
-		p("| `%s` |", name)
-		for _, sc := range profSchemes {
-			g := profs[sc]
-			p(" %.0f (%d) |", float64(g.Time[w])/1e3/float64(g.Requests), g.Calls[w]/g.Requests)
-		}
-		p("\n")
+		p(".\n\n")
 	}
-	p("\n")
 	p("## Zero-allocation verifiers\n\n| Scheme | provider | allocs/verification |\n| --- | --- | ---: |\n")
 	for _, r := range allocRows {
 		p("| %s | `%s` | %.0f |\n", r.c.Scheme, r.c.Provider, r.n)
@@ -406,6 +397,12 @@ func run(wasmPath, outDir string, rounds int, cps []int, long bool) error {
 	}
 	log.Printf("wrote %s and %s in %s", filepath.Join(outDir, "REPORT.md"), chart, time.Since(start).Round(time.Second))
 	return nil
+}
+
+// shortName drops the module path prefix Go writes into wasm names.
+func shortName(n string) string {
+	n = strings.TrimPrefix(n, "github.com_tokengate_tokengate_")
+	return strings.TrimPrefix(n, "crypto_internal_fips140_")
 }
 
 func orText(s, alt string) string {
