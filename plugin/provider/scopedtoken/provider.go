@@ -103,6 +103,20 @@ func containsSpace(s string) bool {
 	return false
 }
 
+// bothCarriers reports a keyword Authorization header and the query
+// parameter in one request.
+func (p *Provider) bothCarriers(req *provider.Request) bool {
+	if _, qn := req.QueryParam(p.queryParam); qn == 0 {
+		return false
+	}
+	h, n := req.Header(p.authHeader)
+	if n == 0 {
+		return false
+	}
+	first, _ := nextWord(h)
+	return provider.EqualLowerASCII(first, p.keyword)
+}
+
 // Name implements provider.Provider.
 func (p *Provider) Name() string { return p.name }
 
@@ -118,6 +132,14 @@ func (p *Provider) Verify(req *provider.Request) (provider.Identity, error) {
 	if err == nil {
 		var id provider.Identity
 		id, err = p.check(req, tok)
+		if err == nil && p.bothCarriers(req) {
+			// The original lets a keyword header win over the query
+			// parameter. A valid header beside a TOKEN parameter is refused
+			// instead (as api_key refuses two carriers): with credential
+			// stripping off, the upstream could act on the other token. A
+			// failing header keeps its own refusal, as in the original.
+			err = errAmbiguous
+		}
 		if err == nil {
 			p.okCount.Increment(1)
 			return id, nil

@@ -186,6 +186,17 @@ func TestQueryCarrierAndStrip(t *testing.T) {
 	if _, err := p.Verify(r); provider.ReasonOf(err) != provider.ReasonAmbiguous {
 		t.Fatalf("repeated query param: %v", err)
 	}
+	// Header and query parameter together: refused, whichever is valid,
+	// so an upstream that reads the other carrier cannot be confused.
+	both := get("GET", "/a", tok, issued)
+	both.Query = "tok=" + strings.ReplaceAll(tok, ":", "%3A")
+	if _, err := p.Verify(both); provider.ReasonOf(err) != provider.ReasonAmbiguous {
+		t.Fatalf("header and query parameter: %v", err)
+	}
+	both.Query = "other=1"
+	if _, err := p.Verify(both); err != nil {
+		t.Fatalf("header with an unrelated query parameter: %v", err)
+	}
 	h := get("GET", "/a", tok, issued)
 	e = provider.Edits{}
 	p.(provider.Stripper).Strip(h, &e)
