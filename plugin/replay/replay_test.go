@@ -255,3 +255,25 @@ func BenchmarkUse(b *testing.B) {
 		_ = g.Use(keys[i%len(keys)]+strconv.Itoa(i), now, now+40*sec)
 	}
 }
+
+// TestUseBytesSharesKeys: a key used as a string is replayed as bytes and
+// the other way round (one key space, one hash).
+func TestUseBytesSharesKeys(t *testing.T) {
+	g := New(&provider.MemSharedData{}, Config{Namespace: "b"})
+	if err := g.Use("first", 0, sec); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.UseBytes([]byte("first"), 0, sec); !errors.Is(err, ErrReplayed) {
+		t.Fatalf("bytes after string: %v", err)
+	}
+	if err := g.UseBytes([]byte("second"), 0, sec); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Use("second", 0, sec); !errors.Is(err, ErrReplayed) {
+		t.Fatalf("string after bytes: %v", err)
+	}
+	var nilGuard *Guard
+	if err := nilGuard.UseBytes([]byte("k"), 0, sec); err == nil {
+		t.Fatal("a nil guard accepted a key")
+	}
+}

@@ -1,0 +1,151 @@
+package jsonobj
+
+import "github.com/buger/jsonparser"
+
+// Flattener is Flatten for the request path: the same result as
+// Flatten(m, "", obj) into a new map, built from one pass per object
+// (Object, no closures) with the text of every path and value gathered in
+// one reused buffer and turned into a single string, so a JWT's claims
+// cost a handful of allocations instead of several per claim.
+//
+// A Flattener is not safe for concurrent use; its zero value is ready.
+// The maps it returns share nothing with it.
+type Flattener struct {
+	objs  []*Object // one per nesting level, reused
+	text  []byte    // paths and values back to back
+	items []item    // one per value, in document order
+}
+
+// item is one value: its path and its text, as offsets into text.
+type item struct{ path, val span }
+
+type span struct{ from, to int }
+
+// Flatten returns obj's members by dotted path, exactly as Flatten.
+// obj must have been validated (ValidateObject) as a whole; nested
+// objects with duplicate members still return ErrDuplicate.
+func (f *Flattener) Flatten(obj []byte) (map[string][]string, error) {
+	f.text, f.items = f.text[:0], f.items[:0]
+	if err := f.walk(obj, span{}, 0); err != nil {
+		return nil, err
+	}
+	return f.build(), nil
+}
+
+// walk adds the members of obj under prefix (an empty span: none).
+func (f *Flattener) walk(obj []byte, prefix span, depth int) error {
+	if depth > maxFlattenDepth {
+		return nil
+	}
+	for len(f.objs) <= depth {
+		f.objs = append(f.objs, new(Object))
+	}
+	o := f.objs[depth]
+	o.Reset(obj)
+	for o.Next() {
+		path := f.path(prefix, o.Name())
+		switch o.Type() {
+		case jsonparser.Object:
+			if err := f.walk(o.Value(), path, depth+1); err != nil {
+				return err
+			}
+		case jsonparser.Array:
+			f.array(o.Value(), path)
+		default:
+			f.scalar(path, o.Value(), o.Type())
+		}
+	}
+	return o.Finish()
+}
+
+// path appends prefix + "." + name (just name without a prefix) to text.
+func (f *Flattener) path(prefix span, name []byte) span {
+	from := len(f.text)
+	if prefix.to > prefix.from {
+		f.text = append(f.text, f.text[prefix.from:prefix.to]...)
+		f.text = append(f.text, '.')
+	}
+	f.text = append(f.text, name...)
+	return span{from, len(f.text)}
+}
+
+// array adds the scalar elements of a validated array, in order; nested
+// arrays and objects are skipped, as Flatten skips them.
+func (f *Flattener) array(arr []byte, path span) {
+	i := skipWS(arr, 1)
+	for i < len(arr) && arr[i] != ']' {
+		end, err := value(arr, i, 1)
+		if err != nil {
+			return // impossible: arr was validated
+		}
+		v, typ := typed(arr[i:end])
+		f.scalar(path, v, typ)
+		i = skipWS(arr, end)
+		if i < len(arr) && arr[i] == ',' {
+			i = skipWS(arr, i+1)
+		}
+	}
+}
+
+// scalar adds a string (unescaped), number or boolean; null and nested
+// values are skipped (Scalar's rule).
+func (f *Flattener) scalar(path span, v []byte, typ jsonparser.ValueType) {
+	from := len(f.text)
+	switch typ {
+	case jsonparser.String:
+		f.text = appendUnescaped(f.text, v)
+	case jsonparser.Number, jsonparser.Boolean:
+		f.text = append(f.text, v...)
+	default:
+		return
+	}
+	f.items = append(f.items, item{path, span{from, len(f.text)}})
+}
+
+// build makes the map: one string holds all text, one slice all values;
+// a path's values that are adjacent (an array) share a sub-slice whose
+// capacity ends with them, so appending a later value of the same path
+// copies instead of overwriting its neighbour.
+func (f *Flattener) build() map[string][]string {
+	m := make(map[string][]string, len(f.items))
+	if len(f.items) == 0 {
+		return m
+	}
+	text := string(f.text)
+	vals := make([]string, len(f.items))
+	for i, it := range f.items {
+		vals[i] = text[it.val.from:it.val.to]
+	}
+	for i := 0; i < len(f.items); {
+		j := i + 1
+		for j < len(f.items) && f.items[j].path == f.items[i].path {
+			j++
+		}
+		path := text[f.items[i].path.from:f.items[i].path.to]
+		if prev, ok := m[path]; ok {
+			m[path] = append(prev, vals[i:j]...)
+		} else {
+			m[path] = vals[i:j:j]
+		}
+		i = j
+	}
+	return m
+}
+
+// typed is a validated value the way jsonparser reports it: strings
+// without quotes, other values verbatim, with their type.
+func typed(v []byte) ([]byte, jsonparser.ValueType) {
+	switch c := v[0]; {
+	case c == '"':
+		return v[1 : len(v)-1], jsonparser.String
+	case c == '{':
+		return v, jsonparser.Object
+	case c == '[':
+		return v, jsonparser.Array
+	case c == 't' || c == 'f':
+		return v, jsonparser.Boolean
+	case c == 'n':
+		return v, jsonparser.Null
+	}
+	return v, jsonparser.Number
+}
