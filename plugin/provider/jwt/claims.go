@@ -9,9 +9,10 @@ import (
 // fillClaims exposes the verified payload: Claims flattened by dotted path
 // (arrays of scalars give several values, nested objects extend the path),
 // Scopes from "scope" (space-separated) or "scp" (array or string), and the
-// configured claim-to-header mappings. Runs only after verification.
-func (p *Provider) fillClaims(id *provider.Identity, payload []byte) error {
-	m, err := p.scratch.flat.Flatten(payload)
+// configured claim-to-header mappings, from the claims readClaims
+// gathered. Runs only after verification.
+func (p *Provider) fillClaims(id *provider.Identity) error {
+	m, err := p.scratch.flat.Map()
 	if err != nil {
 		return err
 	}

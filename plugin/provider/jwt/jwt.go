@@ -223,13 +223,17 @@ type claims struct {
 
 // readClaims reads the payload strictly (a strict JSON object with unique
 // members, else errPayloadJSON) and, in the same pass, the claims the
-// checks need.
+// checks need and every claim for the identity (scratch.flat).
 func (p *Provider) readClaims(payload []byte, sc *scratch) (claims, error) {
 	var c claims
 	o := &sc.obj
 	o.Reset(payload)
+	sc.flat.Reset()
 	for o.Next() {
 		p.readClaim(&c, o.Name(), o.Value(), o.Type(), sc)
+		// Gathered now, turned into the identity's claims only once the
+		// token has verified (fillClaims).
+		sc.flat.Add(o.Name(), o.Value(), o.Type())
 	}
 	if o.Finish() != nil {
 		return c, errPayloadJSON
@@ -480,7 +484,7 @@ func (p *Provider) checkClaims(t *parsed, c *claims, now int64) (provider.Identi
 		return provider.Identity{}, err
 	}
 	id := provider.Identity{Subject: string(c.subject), ExpiresAt: expires}
-	if p.fillClaims(&id, t.payload) != nil {
+	if p.fillClaims(&id) != nil {
 		return provider.Identity{}, errPayloadJSON
 	}
 	if p.singleUse {

@@ -1,6 +1,8 @@
 package jwt
 
 import (
+	"strings"
+
 	"github.com/buger/jsonparser"
 	"github.com/tokengate/tokengate/plugin/provider"
 	"github.com/tokengate/tokengate/plugin/provider/keys"
@@ -53,27 +55,15 @@ func parseCompact(tok string, max int, sc *scratch) (parsed, error) {
 	if len(tok) > max {
 		return p, errOversize
 	}
-	d1, d2 := -1, -1
-	for i := 0; i < len(tok); i++ {
-		c := tok[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
-		case c == '.':
-			switch {
-			case d1 < 0:
-				d1 = i
-			case d2 < 0:
-				d2 = i
-			default:
-				return p, errShape
-			}
-		default:
-			// Also refuses whitespace and CR/LF, which a base64 decoder
-			// would silently skip.
-			return p, errShape
-		}
+	// The decoder refuses every byte outside the base64url alphabet, so
+	// the dots are all that is looked for here; a failed decode then tells
+	// a malformed shape from bad base64 (badShape).
+	d1 := strings.IndexByte(tok, '.')
+	if d1 <= 0 {
+		return p, errShape
 	}
-	if d1 <= 0 || d2 <= d1+1 {
+	d2 := strings.IndexByte(tok[d1+1:], '.') + d1 + 1
+	if d2 <= d1+1 {
 		return p, errShape
 	}
 	// One reused buffer: the signing input (the verifiers want bytes) and
@@ -87,19 +77,37 @@ func parseCompact(tok string, max int, sc *scratch) (parsed, error) {
 	copy(p.signingInput, tok[:d2])
 	rest := buf[d2:]
 	hdr, rest, ok := decodeInto(rest, tok[:d1])
+	if ok {
+		p.payload, rest, ok = decodeInto(rest, tok[d1+1:d2])
+	}
+	if ok {
+		p.sig, _, ok = decodeInto(rest, tok[d2+1:])
+	}
 	if !ok {
-		return p, errBase64
-	}
-	if p.payload, rest, ok = decodeInto(rest, tok[d1+1:d2]); !ok {
-		return p, errBase64
-	}
-	if p.sig, _, ok = decodeInto(rest, tok[d2+1:]); !ok {
+		if badShape(tok) {
+			return p, errShape
+		}
 		return p, errBase64
 	}
 	if err := readHeader(&p, hdr, sc); err != nil {
 		return p, err
 	}
 	return p, nil
+}
+
+// badShape reports a byte outside the base64url alphabet and '.', or a
+// third dot: the token is not three base64url segments. Whitespace and
+// CR/LF, which a base64 decoder might skip, are among those bytes.
+func badShape(tok string) bool {
+	dots := 0
+	for i := 0; i < len(tok); i++ {
+		if tok[i] == '.' {
+			dots++
+		} else if b64Values[tok[i]] == b64Invalid {
+			return true
+		}
+	}
+	return dots != 2
 }
 
 // decodeInto decodes src into the front of dst and returns the decoded

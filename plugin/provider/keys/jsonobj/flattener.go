@@ -14,6 +14,7 @@ type Flattener struct {
 	objs  []*Object // one per nesting level, reused
 	text  []byte    // paths and values back to back
 	items []item    // one per value, in document order
+	err   error
 }
 
 // item is one value: its path and its text, as offsets into text.
@@ -25,9 +26,31 @@ type span struct{ from, to int }
 // obj must have been validated (ValidateObject) as a whole; nested
 // objects with duplicate members still return ErrDuplicate.
 func (f *Flattener) Flatten(obj []byte) (map[string][]string, error) {
-	f.text, f.items = f.text[:0], f.items[:0]
-	if err := f.walk(obj, span{}, 0); err != nil {
-		return nil, err
+	f.Reset()
+	f.err = f.walk(obj, span{}, 0)
+	return f.Map()
+}
+
+// Reset starts a new result, for a caller that walks the top-level object
+// itself and hands each member to Add.
+func (f *Flattener) Reset() {
+	f.text, f.items, f.err = f.text[:0], f.items[:0], nil
+}
+
+// Add adds one top-level member of a validated object, as Object reports
+// it. After an error (a nested duplicate) further members are ignored:
+// Map returns that error.
+func (f *Flattener) Add(name, value []byte, typ jsonparser.ValueType) {
+	if f.err != nil {
+		return
+	}
+	f.err = f.member(span{}, name, value, typ, 0)
+}
+
+// Map returns the members added since Reset, or the first error.
+func (f *Flattener) Map() (map[string][]string, error) {
+	if f.err != nil {
+		return nil, f.err
 	}
 	return f.build(), nil
 }
@@ -43,19 +66,25 @@ func (f *Flattener) walk(obj []byte, prefix span, depth int) error {
 	o := f.objs[depth]
 	o.Reset(obj)
 	for o.Next() {
-		path := f.path(prefix, o.Name())
-		switch o.Type() {
-		case jsonparser.Object:
-			if err := f.walk(o.Value(), path, depth+1); err != nil {
-				return err
-			}
-		case jsonparser.Array:
-			f.array(o.Value(), path)
-		default:
-			f.scalar(path, o.Value(), o.Type())
+		if err := f.member(prefix, o.Name(), o.Value(), o.Type(), depth); err != nil {
+			return err
 		}
 	}
 	return o.Finish()
+}
+
+// member adds one member of an object at depth under prefix.
+func (f *Flattener) member(prefix span, name, value []byte, typ jsonparser.ValueType, depth int) error {
+	path := f.path(prefix, name)
+	switch typ {
+	case jsonparser.Object:
+		return f.walk(value, path, depth+1)
+	case jsonparser.Array:
+		f.array(value, path)
+	default:
+		f.scalar(path, value, typ)
+	}
+	return nil
 }
 
 // path appends prefix + "." + name (just name without a prefix) to text.

@@ -20,6 +20,20 @@ func sameFlatten(t *testing.T, f *Flattener, doc []byte) {
 	if werr == nil && !reflect.DeepEqual(got, want) {
 		t.Fatalf("%q:\nFlattener %q\nFlatten   %q", doc, got, want)
 	}
+	// The same through Reset, Add and Map, as the JWT claims pass does.
+	var o Object
+	f.Reset()
+	o.Reset(doc)
+	for o.Next() {
+		f.Add(o.Name(), o.Value(), o.Type())
+	}
+	if err := o.Finish(); err != nil {
+		t.Fatalf("%q: %v", doc, err)
+	}
+	got, gerr = f.Map()
+	if !errors.Is(gerr, werr) || (werr == nil && !reflect.DeepEqual(got, want)) {
+		t.Fatalf("%q: Add path %q %v, Flatten %q %v", doc, got, gerr, want, werr)
+	}
 }
 
 func TestFlattenerMatchesFlatten(t *testing.T) {
@@ -71,4 +85,27 @@ func FuzzFlattener(f *testing.F) {
 		}
 		sameFlatten(t, &fl, []byte(s))
 	})
+}
+
+// TestFlattenerAdd: handing the top-level members to Add gives Flatten's
+// result, nested duplicates included.
+func TestFlattenerAdd(t *testing.T) {
+	for _, d := range []string{`{"a":{"b":[1,"x"]},"a.b":true,"c":null}`, `{"o":{"k":1,"k":2},"p":3}`, `{}`} {
+		want := map[string][]string{}
+		werr := Flatten(want, "", []byte(d))
+		var f Flattener
+		var o Object
+		f.Reset()
+		o.Reset([]byte(d))
+		for o.Next() {
+			f.Add(o.Name(), o.Value(), o.Type())
+		}
+		if err := o.Finish(); err != nil {
+			t.Fatal(err)
+		}
+		got, gerr := f.Map()
+		if !errors.Is(gerr, werr) || (werr == nil && !reflect.DeepEqual(got, want)) {
+			t.Fatalf("%s: got %v %v, want %v %v", d, got, gerr, want, werr)
+		}
+	}
 }
