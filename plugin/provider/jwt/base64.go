@@ -34,7 +34,7 @@ func decodeB64URL(dst []byte, src string) (int, bool) {
 	i := 0
 	for ; i+4 <= len(src); i += 4 {
 		a, b, c, d := b64Values[src[i]], b64Values[src[i+1]], b64Values[src[i+2]], b64Values[src[i+3]]
-		if a == b64Invalid || b == b64Invalid || c == b64Invalid || d == b64Invalid {
+		if (a|b|c|d)&0xc0 != 0 { // a value is b64Invalid: valid ones are < 64
 			return 0, false
 		}
 		dst[n] = a<<2 | b>>4
