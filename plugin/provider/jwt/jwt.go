@@ -214,6 +214,7 @@ func (p *Provider) Verify(req *provider.Request) (provider.Identity, error) {
 type claims struct {
 	client, subject, nonce, issuer  []byte
 	hasClient, hasSubject, hasNonce bool
+	subjectItem                     int // the subject's index in scratch.flat
 	time, exp, nbf, iat             int64
 	hasTime, hasExp, hasNbf, hasIat bool
 	aud                             []byte
@@ -250,6 +251,7 @@ func (p *Provider) readClaim(c *claims, name, value []byte, typ jsonparser.Value
 	}
 	if n == p.subjectClaim {
 		c.subject, c.hasSubject = sc.stringClaim(value, typ)
+		c.subjectItem = sc.flat.Len() // readClaims adds the member next
 	}
 	if n == p.nonceClaim && p.nonceClaim != "" {
 		c.nonce, c.hasNonce = sc.nonceClaim(value, typ)
@@ -483,9 +485,14 @@ func (p *Provider) checkClaims(t *parsed, c *claims, now int64) (provider.Identi
 	if err := p.checkAudience(c); err != nil {
 		return provider.Identity{}, err
 	}
-	id := provider.Identity{Subject: string(c.subject), ExpiresAt: expires}
+	id := provider.Identity{ExpiresAt: expires}
 	if p.fillClaims(&id) != nil {
 		return provider.Identity{}, errPayloadJSON
+	}
+	// The subject is a top-level string claim, so it is among the values
+	// of the claims just built: share that string.
+	if id.Subject = p.scratch.flat.Value(c.subjectItem); id.Subject == "" {
+		return provider.Identity{}, errSubject // cannot happen: hasSubject
 	}
 	if p.singleUse {
 		if !c.hasNonce {

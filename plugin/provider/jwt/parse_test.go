@@ -128,3 +128,42 @@ func FuzzDecodeB64URL(f *testing.F) {
 		}
 	})
 }
+
+// TestIdentityFromClaims: the identity's subject and claims are the
+// unescaped payload values, whatever the member order, escapes, nesting
+// or paths shared with nested members; a nested duplicate still refuses.
+func TestIdentityFromClaims(t *testing.T) {
+	f := newFixture(t, nil)
+	jwks := `{"keys":[{"kty":"RSA","kid":"k1","n":"` + enc(f.rsa.N.Bytes()) + `","e":"AQAB"}]}`
+	p := build(t, []byte(`{"jwks":`+jwks+`,"claims_to_headers":{"org.team":"x-team"}}`), provider.Deps{})
+	h := `{"alg":"RS256","kid":"k1"}`
+	cases := []struct {
+		name, payload, subject, claims string
+		headers                        string
+	}{
+		{"plain", `{"sub":"robot","exp":1900000000}`, "robot", `map[exp:[1900000000] sub:[robot]]`, ``},
+		{"escaped", `{"exp":1900000000,"sub":"r\u00e9bot\n"}`, "rébot\n", `map[exp:[1900000000] sub:[rébot` + "\n" + `]]`, ``},
+		{"nested path before", `{"":{"sub":"inner"},"sub":"outer","exp":1900000000}`, "outer", `map[exp:[1900000000] sub:[inner outer]]`, ``},
+		{"nested and arrays", `{"org":{"team":"blue","ids":[1,"2",null]},"sub":"s","scope":"a b","exp":1900000000}`, "s",
+			`map[exp:[1900000000] org.ids:[1 2] org.team:[blue] scope:[a b] sub:[s]]`, `x-team=blue`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			id, err := p.Verify(bearer(mint(t, f.rsa, "RS256", h, c.payload), t0*sec))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var hs []string
+			for _, x := range id.Headers {
+				hs = append(hs, x.Name+"="+x.Value)
+			}
+			if id.Subject != c.subject || fmt.Sprint(id.Claims) != c.claims || strings.Join(hs, ";") != c.headers {
+				t.Fatalf("subject %q claims %v headers %v", id.Subject, id.Claims, hs)
+			}
+		})
+	}
+	_, err := p.Verify(bearer(mint(t, f.rsa, "RS256", h, `{"sub":"s","exp":1900000000,"o":{"a":1,"a":2}}`), t0*sec))
+	if provider.ReasonOf(err) != provider.ReasonMalformed {
+		t.Fatalf("nested duplicate: %v", err)
+	}
+}

@@ -58,7 +58,6 @@ func refNonceClaim(v []byte, t jsonparser.ValueType) (string, bool) {
 	return "", false
 }
 
-
 func refParseCompact(tok string, max int) (refParsed, error) {
 	var p refParsed
 	if len(tok) > max {

@@ -45,8 +45,6 @@
 package tokencache
 
 import (
-	"strings"
-
 	"github.com/tokengate/tokengate/plugin/provider"
 )
 
@@ -67,9 +65,13 @@ type Result struct {
 	Err error
 }
 
+// entry is one ring slot. The token is copied into the slot's own buffer,
+// which the next token evicting this slot reuses: the request's string may
+// alias a larger request buffer, and a copy per insertion would cost an
+// allocation per fresh token.
 type entry struct {
 	hash      uint64
-	token     string
+	token     []byte
 	result    Result
 	expiresAt int64
 }
@@ -111,7 +113,7 @@ func (c *Cache) Get(token string, now int64) (Result, bool) {
 	}
 	if i, ok := c.index[c.hash(token)]; ok {
 		e := &c.ring[i]
-		if now < e.expiresAt && e.token == token {
+		if now < e.expiresAt && string(e.token) == token {
 			if c.hits != nil {
 				c.hits.Increment(1)
 			}
@@ -131,14 +133,12 @@ func (c *Cache) Put(token string, r Result, now, expiresAt int64) {
 		return
 	}
 	h := c.hash(token)
-	if i, ok := c.index[h]; ok && c.ring[i].token == token {
+	if i, ok := c.index[h]; ok && string(c.ring[i].token) == token {
 		c.ring[i].result, c.ring[i].expiresAt = r, expiresAt
 		return
 	}
-	// The token may alias a request buffer: keep our own copy.
-	e := entry{h, strings.Clone(token), r, expiresAt}
 	if len(c.ring) < cap(c.ring) {
-		c.ring = append(c.ring, e)
+		c.ring = append(c.ring, entry{h, []byte(token), r, expiresAt})
 		c.index[h] = int32(len(c.ring) - 1)
 		return
 	}
@@ -147,7 +147,8 @@ func (c *Cache) Put(token string, r Result, now, expiresAt int64) {
 	if i, ok := c.index[old.hash]; ok && int(i) == c.next {
 		delete(c.index, old.hash)
 	}
-	*old = e
+	old.hash, old.token = h, append(old.token[:0], token...)
+	old.result, old.expiresAt = r, expiresAt
 	c.index[h] = int32(c.next)
 	c.next = (c.next + 1) % len(c.ring)
 }

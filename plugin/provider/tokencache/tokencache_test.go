@@ -159,3 +159,28 @@ func TestTokenHashSpreads(t *testing.T) {
 		t.Fatalf("%d distinct hashes for %d tokens", len(seen), len(base))
 	}
 }
+
+// TestSlotReuse: an evicted slot's buffer is reused for tokens longer and
+// shorter than the one before, and only the exact token hits.
+func TestSlotReuse(t *testing.T) {
+	c := New(Config{Capacity: 1})
+	for _, tok := range []string{"abc", "abcdefgh", "ab", "abcdefgh"} {
+		c.Put(tok, Result{Identity: provider.Identity{Subject: tok}}, 1, 100)
+		if r, ok := c.Get(tok, 2); !ok || r.Identity.Subject != tok {
+			t.Fatalf("%s: %v %v", tok, r, ok)
+		}
+		for _, other := range []string{"abc", "abcdefgh", "ab", "abcd"} {
+			if _, ok := c.Get(other, 2); ok != (other == tok) {
+				t.Fatalf("after putting %q, %q hit: %v", tok, other, ok)
+			}
+		}
+	}
+	tok := "xyz"
+	c.Put(tok, Result{}, 1, 100)
+	if n := testing.AllocsPerRun(50, func() {
+		c.Put("uvw", Result{}, 1, 100)
+		c.Put(tok, Result{}, 1, 100)
+	}); n != 0 {
+		t.Fatalf("%v allocations per evicting put", n)
+	}
+}

@@ -15,6 +15,7 @@ type Flattener struct {
 	text  []byte    // paths and values back to back
 	items []item    // one per value, in document order
 	err   error
+	vals  []string // the values of the last Map, by item
 }
 
 // item is one value: its path and its text, as offsets into text.
@@ -49,10 +50,26 @@ func (f *Flattener) Add(name, value []byte, typ jsonparser.ValueType) {
 
 // Map returns the members added since Reset, or the first error.
 func (f *Flattener) Map() (map[string][]string, error) {
+	f.vals = nil
 	if f.err != nil {
 		return nil, f.err
 	}
 	return f.build(), nil
+}
+
+// Len is the number of values added since Reset: the index the next
+// scalar Add will have in Value.
+func (f *Flattener) Len() int { return len(f.items) }
+
+// Value is the text of value i (see Len) in the map Map last returned, so
+// a caller needing one claim as a string shares the map's string instead
+// of allocating its own.
+// Out of range, it is "".
+func (f *Flattener) Value(i int) string {
+	if i < 0 || i >= len(f.vals) {
+		return ""
+	}
+	return f.vals[i]
 }
 
 // walk adds the members of obj under prefix (an empty span: none).
@@ -145,6 +162,7 @@ func (f *Flattener) build() map[string][]string {
 	for i, it := range f.items {
 		vals[i] = text[it.val.from:it.val.to]
 	}
+	f.vals = vals
 	for i := 0; i < len(f.items); {
 		j := i + 1
 		for j < len(f.items) && f.items[j].path == f.items[i].path {
