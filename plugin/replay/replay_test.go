@@ -277,3 +277,26 @@ func TestUseBytesSharesKeys(t *testing.T) {
 		t.Fatal("a nil guard accepted a key")
 	}
 }
+
+// BenchmarkUseBusyShards: the steady state of a busy guard, about 200
+// live entries in every shard (of 256), each Use expiring about one.
+func BenchmarkUseBusyShards(b *testing.B) {
+	const shards, live, step = 16, 200, int64(1e6)
+	g := New(&provider.MemSharedData{}, Config{Namespace: "bench", Shards: shards, MaxEntries: shards * 256})
+	ttl := shards * live * step
+	i := 0
+	use := func() {
+		now := int64(i) * step
+		if err := g.Use("k"+strconv.Itoa(i), now, now+ttl); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	for range shards * live * 2 {
+		use()
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		use()
+	}
+}
