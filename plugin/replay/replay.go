@@ -152,10 +152,22 @@ func (g *Guard) Use(key string, now, expiresAt int64) error {
 	if g == nil || g.store == nil {
 		return errNoStorage
 	}
+	return g.use(keyHash(g.ns, key), now, expiresAt)
+}
+
+// UseBytes is Use for a key built in a caller's buffer, sparing the
+// caller a string per request. The key is not retained.
+func (g *Guard) UseBytes(key []byte, now, expiresAt int64) error {
+	if g == nil || g.store == nil {
+		return errNoStorage
+	}
+	return g.use(keyHash(g.ns, key), now, expiresAt)
+}
+
+func (g *Guard) use(h [16]byte, now, expiresAt int64) error {
 	if expiresAt <= now {
 		expiresAt = now + 1
 	}
-	h := g.hash(key)
 	shard := binary.BigEndian.Uint64(h[8:16]) % uint64(len(g.keys))
 	skey := g.keys[shard]
 	for attempt := 0; attempt < maxAttempts; attempt++ {
@@ -172,18 +184,23 @@ func (g *Guard) Use(key string, now, expiresAt int64) error {
 			return ErrCorrupt
 		}
 		// Rebuild the value without expired entries, looking for the key.
+		// Live entries are copied a run at a time (a run ends at an expired
+		// entry): a shard is mostly live, and per-entry appends dominated
+		// the cost of a full shard in Wasm.
 		out := append(g.buf[:0], version)
+		run := 1 // start of the live entries not yet copied
 		for off := 1; off < len(val); off += entrySize {
 			e := val[off : off+entrySize]
-			exp := int64(binary.BigEndian.Uint64(e[16:]))
-			if exp <= now {
+			if int64(binary.BigEndian.Uint64(e[16:])) <= now {
+				out = append(out, val[run:off]...)
+				run = off + entrySize
 				continue
 			}
 			if [16]byte(e[:16]) == h {
 				return ErrReplayed
 			}
-			out = append(out, e...)
 		}
+		out = append(out, val[run:]...)
 		if (len(out)-1)/entrySize >= g.perShard {
 			g.buf = out
 			if g.full != nil {
@@ -209,12 +226,13 @@ func (g *Guard) Use(key string, now, expiresAt int64) error {
 	return ErrBusy
 }
 
-// hash is SHA-256(namespace ‖ 0x00 ‖ key) truncated to 128 bits: the store
-// never holds the single-use value itself, and a collision needs ~2^64 keys.
-func (g *Guard) hash(key string) [16]byte {
+// keyHash is SHA-256(namespace ‖ 0x00 ‖ key) truncated to 128 bits: the
+// store never holds the single-use value itself, and a collision needs
+// ~2^64 keys.
+func keyHash[K string | []byte](ns string, key K) [16]byte {
 	var stack [256]byte
 	b := stack[:0]
-	b = append(b, g.ns...)
+	b = append(b, ns...)
 	b = append(b, 0)
 	b = append(b, key...)
 	sum := sha256.Sum256(b)

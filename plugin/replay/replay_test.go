@@ -255,3 +255,48 @@ func BenchmarkUse(b *testing.B) {
 		_ = g.Use(keys[i%len(keys)]+strconv.Itoa(i), now, now+40*sec)
 	}
 }
+
+// TestUseBytesSharesKeys: a key used as a string is replayed as bytes and
+// the other way round (one key space, one hash).
+func TestUseBytesSharesKeys(t *testing.T) {
+	g := New(&provider.MemSharedData{}, Config{Namespace: "b"})
+	if err := g.Use("first", 0, sec); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.UseBytes([]byte("first"), 0, sec); !errors.Is(err, ErrReplayed) {
+		t.Fatalf("bytes after string: %v", err)
+	}
+	if err := g.UseBytes([]byte("second"), 0, sec); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Use("second", 0, sec); !errors.Is(err, ErrReplayed) {
+		t.Fatalf("string after bytes: %v", err)
+	}
+	var nilGuard *Guard
+	if err := nilGuard.UseBytes([]byte("k"), 0, sec); err == nil {
+		t.Fatal("a nil guard accepted a key")
+	}
+}
+
+// BenchmarkUseBusyShards: the steady state of a busy guard, about 200
+// live entries in every shard (of 256), each Use expiring about one.
+func BenchmarkUseBusyShards(b *testing.B) {
+	const shards, live, step = 16, 200, int64(1e6)
+	g := New(&provider.MemSharedData{}, Config{Namespace: "bench", Shards: shards, MaxEntries: shards * 256})
+	ttl := shards * live * step
+	i := 0
+	use := func() {
+		now := int64(i) * step
+		if err := g.Use("k"+strconv.Itoa(i), now, now+ttl); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	for range shards * live * 2 {
+		use()
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		use()
+	}
+}

@@ -1,10 +1,13 @@
 package jwt
 
 import (
+	"encoding/json"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/tokengate/tokengate/plugin/provider"
+	"github.com/tokengate/tokengate/plugin/token"
 )
 
 // Per-request cost by algorithm (asymmetric-jwt-auth shape, replay on).
@@ -66,10 +69,11 @@ func FuzzParseCompact(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, tok string) {
-		p, err := parseCompact(tok, 8192)
+		var sc scratch
+		p, err := parseCompact(tok, 8192, &sc)
 		// Property: never a panic, and an accepted token re-encodes to
 		// exactly itself (one token, one encoding).
-		if err == nil && p.signingInput+"."+enc(p.sig) != tok {
+		if err == nil && string(p.signingInput)+"."+enc(p.sig) != tok {
 			t.Fatalf("accepted a non-canonical encoding: %q", tok)
 		}
 	})
@@ -99,4 +103,64 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("accepted unknown subject %q", id.Subject)
 		}
 	})
+}
+
+// standardFixture is the shape tests/bench measures: a standard-profile
+// provider (issuer, audience, exp required) with one EdDSA key, and
+// standard tokens (kid, iss, sub, aud, iat, exp, jti) minted by
+// plugin/token, each with a fresh jti.
+func standardTokens(b *testing.B, extra map[string]any, n int) (*Provider, []string) {
+	f := newFixture(b, nil)
+	pemText, err := token.PublicPEM(f.ed.Public())
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := map[string]any{"issuer": "https://idp.bench", "audiences": []string{"api.bench"},
+		"algorithms": []string{"EdDSA"}, "keys": []string{pemText}, "require_exp": true}
+	for k, v := range extra {
+		cfg[k] = v
+	}
+	doc, _ := json.Marshal(cfg)
+	p := build(b, doc, newDeps())
+	toks := make([]string, n)
+	for i := range toks {
+		s := token.JWTSigner{Key: f.ed}
+		s.Algorithm, s.Standard, s.Issuer = "EdDSA", true, "https://idp.bench"
+		s.Subject, s.Audience, s.TTL = "robot", "api.bench", time.Minute
+		if toks[i], err = s.Sign(time.Unix(t0, 0)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return p, toks
+}
+
+// BenchmarkVerifyStandard: fresh standard EdDSA tokens, as in tests/bench
+// (cache on and missed, or single use through the replay guard).
+func BenchmarkVerifyStandard(b *testing.B) {
+	for _, c := range []struct {
+		name  string
+		extra map[string]any
+	}{
+		{"cached", nil},
+		{"single_use", map[string]any{"single_use": true, "nonce_claim": "jti", "cache_capacity": 0}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			p, toks := standardTokens(b, c.extra, 1<<15)
+			reqs := make([]*provider.Request, len(toks))
+			for i, t := range toks {
+				reqs[i] = bearer(t, t0*sec)
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if i == len(reqs) {
+					b.Fatal("token pool exhausted")
+				}
+				if _, err := p.Verify(reqs[i]); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
 }

@@ -4,16 +4,16 @@ import (
 	"strings"
 
 	"github.com/tokengate/tokengate/plugin/provider"
-	"github.com/tokengate/tokengate/plugin/provider/keys/jsonobj"
 )
 
 // fillClaims exposes the verified payload: Claims flattened by dotted path
 // (arrays of scalars give several values, nested objects extend the path),
 // Scopes from "scope" (space-separated) or "scp" (array or string), and the
-// configured claim-to-header mappings. Runs only after verification.
-func fillClaims(id *provider.Identity, payload []byte, toHeaders []claimHeader) error {
-	m := make(map[string][]string, 8)
-	if err := jsonobj.Flatten(m, "", payload); err != nil {
+// configured claim-to-header mappings, from the claims readClaims
+// gathered. Runs only after verification.
+func (p *Provider) fillClaims(id *provider.Identity) error {
+	m, err := p.scratch.flat.Map()
+	if err != nil {
 		return err
 	}
 	id.Claims = m
@@ -26,7 +26,7 @@ func fillClaims(id *provider.Identity, payload []byte, toHeaders []claimHeader) 
 			id.Scopes = v
 		}
 	}
-	for _, h := range toHeaders {
+	for _, h := range p.toHeaders {
 		v := m[h.claim]
 		if len(v) == 0 {
 			continue

@@ -28,6 +28,15 @@
 // required and accepted once per subject and time across all VMs through
 // provider.ReplayGuard; such tokens are never cached. Without single_use,
 // verified tokens are cached per VM (package tokencache) until they expire.
+//
+// # Cost
+//
+// A fresh token costs its signature check and little else: one pass over
+// the header and one over the payload that both validate strictly and
+// read the claims (package jsonobj's Object), base64 decoded into a
+// buffer reused across requests, no string made for a claim that is only
+// compared, and the identity's claims built from one string. A Provider is
+// therefore not safe for concurrent use (nor is its cache).
 package jwt
 
 import (
@@ -105,6 +114,11 @@ type Provider struct {
 	replay    provider.ReplayGuard
 	cache     *tokencache.Cache
 	cacheTTL  int64 // ns; bounds how long a key rotation can go unnoticed
+
+	// scratch is reused by every verification: like the cache, it makes
+	// a Provider unsafe for concurrent use, which proxy-wasm never asks
+	// for (a VM is single-threaded; each VM has its own providers).
+	scratch scratch
 }
 
 type claimHeader struct{ claim, header string }
@@ -195,10 +209,12 @@ func (p *Provider) Verify(req *provider.Request) (provider.Identity, error) {
 	return p.verifyToken(tok, req.Now, true)
 }
 
-// claims are the values the checks need, read in one pass.
+// claims are the values the checks need, read in one pass. The byte
+// slices are unescaped text in the provider's scratch.
 type claims struct {
-	client, subject, nonce, issuer  string
+	client, subject, nonce, issuer  []byte
 	hasClient, hasSubject, hasNonce bool
+	subjectItem                     int // the subject's index in scratch.flat
 	time, exp, nbf, iat             int64
 	hasTime, hasExp, hasNbf, hasIat bool
 	aud                             []byte
@@ -206,60 +222,76 @@ type claims struct {
 	badType                         error
 }
 
-func (p *Provider) readClaims(payload []byte) (claims, error) {
+// readClaims reads the payload strictly (a strict JSON object with unique
+// members, else errPayloadJSON) and, in the same pass, the claims the
+// checks need and every claim for the identity (scratch.flat).
+func (p *Provider) readClaims(payload []byte, sc *scratch) (claims, error) {
 	var c claims
-	err := jsonobj.EachValidated(payload, func(name, value []byte, typ jsonparser.ValueType) error {
-		n := string(name)
-		// A claim may play several roles (e.g. subject and client).
-		if n == p.clientClaim && p.clientClaim != "" {
-			c.client, c.hasClient = stringClaim(value, typ)
-		}
-		if n == p.subjectClaim {
-			c.subject, c.hasSubject = stringClaim(value, typ)
-		}
-		if n == p.nonceClaim && p.nonceClaim != "" {
-			c.nonce, c.hasNonce = nonceClaim(value, typ)
-		}
-		if n == p.timeClaim && p.timeClaim != "" {
-			c.time, c.hasTime = numericDate(value, typ)
-		}
-		switch n {
-		case "exp":
-			if c.exp, c.hasExp = numericDate(value, typ); !c.hasExp {
-				c.badType = errExpType
-			}
-		case "nbf":
-			if c.nbf, c.hasNbf = numericDate(value, typ); !c.hasNbf {
-				c.badType = errExpType
-			}
-		case "iat":
-			if c.iat, c.hasIat = numericDate(value, typ); !c.hasIat {
-				c.badType = errExpType
-			}
-		case "iss":
-			var ok bool
-			if c.issuer, ok = stringClaim(value, typ); !ok && typ != jsonparser.Null {
-				c.badType = errClaimType
-			}
-		case "aud":
-			c.aud, c.audType = value, typ
-		}
-		return nil
-	})
-	if err != nil {
+	o := &sc.obj
+	o.Reset(payload)
+	sc.flat.Reset()
+	for o.Next() {
+		p.readClaim(&c, o.Name(), o.Value(), o.Type(), sc)
+		// Gathered now, turned into the identity's claims only once the
+		// token has verified (fillClaims).
+		sc.flat.Add(o.Name(), o.Value(), o.Type())
+	}
+	if o.Finish() != nil {
 		return c, errPayloadJSON
 	}
 	return c, nil
 }
 
+// readClaim records one payload member. A claim may play several roles
+// (e.g. subject and client).
+func (p *Provider) readClaim(c *claims, name, value []byte, typ jsonparser.ValueType, sc *scratch) {
+	n := string(name) // compared only: no allocation
+	if n == p.clientClaim && p.clientClaim != "" {
+		c.client, c.hasClient = sc.stringClaim(value, typ)
+	}
+	if n == p.subjectClaim {
+		c.subject, c.hasSubject = sc.stringClaim(value, typ)
+		c.subjectItem = sc.flat.Len() // readClaims adds the member next
+	}
+	if n == p.nonceClaim && p.nonceClaim != "" {
+		c.nonce, c.hasNonce = sc.nonceClaim(value, typ)
+	}
+	if n == p.timeClaim && p.timeClaim != "" {
+		c.time, c.hasTime = numericDate(value, typ)
+	}
+	switch n {
+	case "exp":
+		if c.exp, c.hasExp = numericDate(value, typ); !c.hasExp {
+			c.badType = errExpType
+		}
+	case "nbf":
+		if c.nbf, c.hasNbf = numericDate(value, typ); !c.hasNbf {
+			c.badType = errExpType
+		}
+	case "iat":
+		if c.iat, c.hasIat = numericDate(value, typ); !c.hasIat {
+			c.badType = errExpType
+		}
+	case "iss":
+		var ok bool
+		if c.issuer, ok = sc.stringClaim(value, typ); !ok && typ != jsonparser.Null {
+			c.badType = errClaimType
+		}
+	case "aud":
+		c.aud, c.audType = value, typ
+	}
+}
+
 // verifyToken verifies tok at now. mayCallout is false when resuming after
 // a key refresh, so one request triggers at most one refresh.
 func (p *Provider) verifyToken(tok string, now int64, mayCallout bool) (provider.Identity, error) {
-	t, err := parseCompact(tok, p.maxBytes)
+	sc := &p.scratch
+	sc.text = sc.text[:0]
+	t, err := parseCompact(tok, p.maxBytes, sc)
 	if err != nil {
 		return provider.Identity{}, err
 	}
-	c, err := p.readClaims(t.payload)
+	c, err := p.readClaims(t.payload, sc)
 	if err != nil {
 		return provider.Identity{}, err
 	}
@@ -308,18 +340,18 @@ func (p *Provider) candidates(t *parsed, c *claims, now int64, mayRefresh bool) 
 		if !c.hasClient {
 			return nil, errNoClient
 		}
-		cl := p.clients[c.client]
+		cl := p.clients[string(c.client)]
 		if cl == nil {
 			return nil, errUnknownClt
 		}
 		var out []*keys.Key
 		// JWKS sources first, and only with a matching kid (reference order).
 		if t.hasKid {
-			if k := cl.set.Lookup(t.kid); k != nil {
+			if k := cl.set.LookupBytes(t.kid); k != nil {
 				out = append(out, k)
 			}
 			if cl.remote != nil {
-				k, err := cl.remote.Lookup(t.kid, now)
+				k, err := cl.remote.LookupBytes(t.kid, now)
 				if k != nil {
 					out = append(out, k)
 				} else if len(cl.keys) == 0 && len(out) == 0 {
@@ -353,11 +385,11 @@ func (p *Provider) candidates(t *parsed, c *claims, now int64, mayRefresh bool) 
 		}
 		return nil, errKidRequired
 	}
-	if k := p.set.Lookup(t.kid); k != nil {
+	if k := p.set.LookupBytes(t.kid); k != nil {
 		return []*keys.Key{k}, nil
 	}
 	if p.remote != nil {
-		k, err := p.remote.Lookup(t.kid, now)
+		k, err := p.remote.LookupBytes(t.kid, now)
 		if k != nil {
 			return []*keys.Key{k}, nil
 		}
@@ -384,7 +416,7 @@ func remoteLen(r *keys.Remote, now int64) int {
 // verifySig tries the candidate keys that allow the token's algorithm.
 func verifySig(t *parsed, cands []*keys.Key) error {
 	allowed := false
-	msg := []byte(t.signingInput)
+	msg := t.signingInput
 	for _, k := range cands {
 		if !k.Allows(t.alg) {
 			continue
@@ -447,15 +479,20 @@ func (p *Provider) checkClaims(t *parsed, c *claims, now int64) (provider.Identi
 			return provider.Identity{}, errLifetime
 		}
 	}
-	if p.issuer != "" && c.issuer != p.issuer {
+	if p.issuer != "" && string(c.issuer) != p.issuer {
 		return provider.Identity{}, errIssuer
 	}
 	if err := p.checkAudience(c); err != nil {
 		return provider.Identity{}, err
 	}
-	id := provider.Identity{Subject: c.subject, ExpiresAt: expires}
-	if fillClaims(&id, t.payload, p.toHeaders) != nil {
+	id := provider.Identity{ExpiresAt: expires}
+	if p.fillClaims(&id) != nil {
 		return provider.Identity{}, errPayloadJSON
+	}
+	// The subject is a top-level string claim, so it is among the values
+	// of the claims just built: share that string.
+	if id.Subject = p.scratch.flat.Value(c.subjectItem); id.Subject == "" {
+		return provider.Identity{}, errSubject // cannot happen: hasSubject
 	}
 	if p.singleUse {
 		if !c.hasNonce {
@@ -465,12 +502,32 @@ func (p *Provider) checkClaims(t *parsed, c *claims, now int64) (provider.Identi
 			// Unbounded single-use values cannot be remembered safely.
 			return provider.Identity{}, errExpMissing
 		}
-		key := p.name + "\x00" + c.subject + "\x00" + strconv.FormatInt(c.time, 10) + "\x00" + c.nonce
-		if err := p.replay.Use(key, now, expires); err != nil {
+		if err := p.useOnce(c, now, expires); err != nil {
 			return provider.Identity{}, err
 		}
 	}
 	return id, nil
+}
+
+// bytesGuard is a ReplayGuard that also takes its key as bytes (package
+// replay's Guard does), sparing the key's string on every request.
+type bytesGuard interface {
+	UseBytes(key []byte, now, expiresAt int64) error
+}
+
+// useOnce marks the token's single-use value (provider, subject, time,
+// nonce) as used across all VMs.
+func (p *Provider) useOnce(c *claims, now, expires int64) error {
+	sc := &p.scratch
+	k := append(sc.key[:0], p.name...)
+	k = append(append(k, 0), c.subject...)
+	k = strconv.AppendInt(append(k, 0), c.time, 10)
+	k = append(append(k, 0), c.nonce...)
+	sc.key = k
+	if g, ok := p.replay.(bytesGuard); ok {
+		return g.UseBytes(k, now, expires)
+	}
+	return p.replay.Use(string(k), now, expires)
 }
 
 // checkAudience: with audiences configured, aud must name one of them;
@@ -484,11 +541,7 @@ func (p *Provider) checkAudience(c *claims) error {
 		}
 		return nil
 	case jsonparser.String:
-		s, err := jsonparser.ParseString(c.aud)
-		if err != nil {
-			return errClaimType
-		}
-		if p.audienceOK(s) {
+		if p.audienceOK(c.aud) {
 			return nil
 		}
 		return errAudience
@@ -499,7 +552,7 @@ func (p *Provider) checkAudience(c *claims) error {
 				bad = true
 				return
 			}
-			if s, err := jsonparser.ParseString(v); err == nil && p.audienceOK(s) {
+			if p.audienceOK(v) {
 				found = true
 			}
 		})
@@ -514,40 +567,46 @@ func (p *Provider) checkAudience(c *claims) error {
 	return errClaimType
 }
 
-func (p *Provider) audienceOK(s string) bool {
+// audienceOK reports whether the raw (still escaped) string value names a
+// configured audience, compared after unescaping.
+func (p *Provider) audienceOK(raw []byte) bool {
+	var stack [128]byte
+	s := jsonobj.AppendString(stack[:0], raw)
 	for _, a := range p.audiences {
-		if a == s {
+		if a == string(s) {
 			return true
 		}
 	}
 	return false
 }
 
-func stringClaim(v []byte, t jsonparser.ValueType) (string, bool) {
+// stringClaim is a non-empty string value, unescaped into the scratch text.
+func (sc *scratch) stringClaim(v []byte, t jsonparser.ValueType) ([]byte, bool) {
 	if t != jsonparser.String {
-		return "", false
+		return nil, false
 	}
-	s, err := jsonparser.ParseString(v)
-	if err != nil || s == "" {
-		return "", false
-	}
-	return s, true
+	from := len(sc.text)
+	sc.text = jsonobj.AppendString(sc.text, v)
+	s := sc.text[from:]
+	return s, len(s) > 0
 }
 
 // nonceClaim accepts a non-empty string or a non-zero number (0.x clients
-// sent random.random() floats).
-func nonceClaim(v []byte, t jsonparser.ValueType) (string, bool) {
+// sent random.random() floats), which is kept as "#" and its JSON text.
+func (sc *scratch) nonceClaim(v []byte, t jsonparser.ValueType) ([]byte, bool) {
 	switch t {
 	case jsonparser.String:
-		return stringClaim(v, t)
+		return sc.stringClaim(v, t)
 	case jsonparser.Number:
 		f, err := jsonparser.ParseFloat(v)
 		if err != nil || f == 0 {
-			return "", false
+			return nil, false
 		}
-		return "#" + string(v), true
+		from := len(sc.text)
+		sc.text = append(append(sc.text, '#'), v...)
+		return sc.text[from:], true
 	}
-	return "", false
+	return nil, false
 }
 
 // numericDate reads a JSON number of seconds (integer or fraction) as unix

@@ -189,6 +189,14 @@ func (s *Set) Lookup(kid string) *Key {
 	return s.byID[kid]
 }
 
+// LookupBytes is Lookup for a kid read from a request, without allocating.
+func (s *Set) LookupBytes(kid []byte) *Key {
+	if s == nil {
+		return nil
+	}
+	return s.byID[string(kid)]
+}
+
 // Keys lists the keys in document order.
 func (s *Set) Keys() []*Key {
 	if s == nil {

@@ -26,7 +26,6 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
-	"math/big"
 )
 
 // Alg is a JWS signature algorithm (RFC 7518 names).
@@ -202,12 +201,57 @@ func verifyRSA(pub *rsa.PublicKey, a Alg, h crypto.Hash, digest, sig []byte) boo
 }
 
 // verifyEC checks a JWS ECDSA signature: exactly R ‖ S, each size bytes
-// (RFC 7518 §3.4), never DER.
+// (RFC 7518 §3.4), never DER. ecdsa.Verify would turn R and S into
+// big.Ints and back into DER; the DER is written here directly instead
+// (asn1RS), which is what ecdsa.VerifyASN1 then reads.
 func verifyEC(pub *ecdsa.PublicKey, digest, sig []byte, size int) bool {
 	if pub == nil || len(sig) != 2*size {
 		return false
 	}
-	r := new(big.Int).SetBytes(sig[:size])
-	s := new(big.Int).SetBytes(sig[size:])
-	return ecdsa.Verify(pub, digest, r, s)
+	var buf [maxECDER]byte
+	der, ok := asn1RS(buf[:0], sig[:size], sig[size:])
+	return ok && ecdsa.VerifyASN1(pub, digest, der)
+}
+
+// maxECDER bounds the DER of a P-384 signature: a SEQUENCE of two
+// INTEGERs of at most 48 bytes plus a sign byte.
+const maxECDER = 2 + 2*(2+48+1)
+
+// asn1RS appends SEQUENCE { INTEGER r, INTEGER s } (DER: minimal length,
+// a 0x00 before a high bit) for unsigned big-endian r and s of at most 48
+// bytes. It refuses r or s equal to zero, as ecdsa.Verify does.
+func asn1RS(dst, r, s []byte) ([]byte, bool) {
+	r, s = trimZeros(r), trimZeros(s)
+	if len(r) == 0 || len(s) == 0 || len(r) > 48 || len(s) > 48 {
+		return nil, false
+	}
+	n := intLen(r) + intLen(s)
+	dst = append(dst, 0x30, byte(n)) // n ≤ 2×51 < 128: short form
+	dst = appendECInt(dst, r)
+	return appendECInt(dst, s), true
+}
+
+func trimZeros(b []byte) []byte {
+	for len(b) > 0 && b[0] == 0 {
+		b = b[1:]
+	}
+	return b
+}
+
+// intLen is the DER length of INTEGER b (b trimmed, not empty).
+func intLen(b []byte) int {
+	if b[0]&0x80 != 0 {
+		return 2 + 1 + len(b)
+	}
+	return 2 + len(b)
+}
+
+// appendECInt appends INTEGER b (b trimmed, not empty) without allocating.
+func appendECInt(dst, b []byte) []byte {
+	if b[0]&0x80 != 0 {
+		dst = append(dst, 0x02, byte(len(b)+1), 0)
+	} else {
+		dst = append(dst, 0x02, byte(len(b)))
+	}
+	return append(dst, b...)
 }

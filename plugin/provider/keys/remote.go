@@ -238,11 +238,16 @@ func (r *Remote) Current(now int64) (*Set, error) {
 
 // Lookup finds kid in the current set, counting hits and misses.
 func (r *Remote) Lookup(kid string, now int64) (*Key, error) {
+	return r.LookupBytes([]byte(kid), now)
+}
+
+// LookupBytes is Lookup for a kid read from a request, without allocating.
+func (r *Remote) LookupBytes(kid []byte, now int64) (*Key, error) {
 	s, err := r.Current(now)
 	if err != nil {
 		return nil, err
 	}
-	if k := s.Lookup(kid); k != nil {
+	if k := s.LookupBytes(kid); k != nil {
 		r.kidHit.Increment(1)
 		return k, nil
 	}

@@ -21,8 +21,14 @@
 //
 // # Keys
 //
-// Entries are keyed by the whole credential string (a Go map compares the
-// full key), never by a hash of it, so two tokens can never share a result.
+// An entry holds the whole credential string and a lookup compares it in
+// full, so two tokens can never share a result. The index that finds the
+// entry is keyed by a 64-bit hash of the token (tokenHash), not by the
+// token: in Wasm the runtime's map hash has no AES instructions and would
+// hash a ~300-byte JWT with emulated 128-bit multiplies, several times
+// per request. Two tokens with the same hash only share an index slot:
+// the later one takes it, and the earlier is then simply not found (a
+// miss, verified again), never mistaken for the other.
 // Credentials longer than MaxTokenBytes are not cached, which bounds memory
 // at about Capacity × (MaxTokenBytes + size of the result).
 //
@@ -39,8 +45,6 @@
 package tokencache
 
 import (
-	"strings"
-
 	"github.com/tokengate/tokengate/plugin/provider"
 )
 
@@ -61,8 +65,13 @@ type Result struct {
 	Err error
 }
 
+// entry is one ring slot. The token is copied into the slot's own buffer,
+// which the next token evicting this slot reuses: the request's string may
+// alias a larger request buffer, and a copy per insertion would cost an
+// allocation per fresh token.
 type entry struct {
-	token     string
+	hash      uint64
+	token     []byte
 	result    Result
 	expiresAt int64
 }
@@ -70,11 +79,12 @@ type entry struct {
 // Cache is a bounded verification cache. The zero value is unusable; use New.
 type Cache struct {
 	cfg    Config
-	index  map[string]int32
+	index  map[uint64]int32 // tokenHash → ring slot
 	ring   []entry
 	next   int
 	hits   provider.Counter
 	misses provider.Counter
+	hash   func(string) uint64 // tokenHash; tests force collisions
 }
 
 // New returns an empty cache.
@@ -87,10 +97,11 @@ func New(cfg Config) *Cache {
 	}
 	return &Cache{
 		cfg:    cfg,
-		index:  make(map[string]int32, cfg.Capacity),
+		index:  make(map[uint64]int32, cfg.Capacity),
 		ring:   make([]entry, 0, cfg.Capacity),
 		hits:   cfg.Hits,
 		misses: cfg.Misses,
+		hash:   tokenHash,
 	}
 }
 
@@ -100,9 +111,9 @@ func (c *Cache) Get(token string, now int64) (Result, bool) {
 	if c == nil {
 		return Result{}, false
 	}
-	if i, ok := c.index[token]; ok {
+	if i, ok := c.index[c.hash(token)]; ok {
 		e := &c.ring[i]
-		if now < e.expiresAt && e.token == token {
+		if now < e.expiresAt && string(e.token) == token {
 			if c.hits != nil {
 				c.hits.Increment(1)
 			}
@@ -121,22 +132,43 @@ func (c *Cache) Put(token string, r Result, now, expiresAt int64) {
 	if c == nil || len(token) == 0 || len(token) > c.cfg.MaxTokenBytes || expiresAt <= now {
 		return
 	}
-	if i, ok := c.index[token]; ok {
+	h := c.hash(token)
+	if i, ok := c.index[h]; ok && string(c.ring[i].token) == token {
 		c.ring[i].result, c.ring[i].expiresAt = r, expiresAt
 		return
 	}
-	// The token may alias a request buffer: keep our own copy.
-	token = strings.Clone(token)
 	if len(c.ring) < cap(c.ring) {
-		c.ring = append(c.ring, entry{token, r, expiresAt})
-		c.index[token] = int32(len(c.ring) - 1)
+		c.ring = append(c.ring, entry{h, []byte(token), r, expiresAt})
+		c.index[h] = int32(len(c.ring) - 1)
 		return
 	}
 	old := &c.ring[c.next]
-	delete(c.index, old.token)
-	*old = entry{token, r, expiresAt}
-	c.index[token] = int32(c.next)
+	// The slot may have lost its index entry to a token with the same hash.
+	if i, ok := c.index[old.hash]; ok && int(i) == c.next {
+		delete(c.index, old.hash)
+	}
+	old.hash, old.token = h, append(old.token[:0], token...)
+	old.result, old.expiresAt = r, expiresAt
+	c.index[h] = int32(c.next)
 	c.next = (c.next + 1) % len(c.ring)
+}
+
+// tokenHash is an FNV-1a-style multiply-xor hash over the token, eight
+// bytes a step: cheap in Wasm, and good enough for an index whose every
+// hit is confirmed by comparing the whole token.
+func tokenHash(s string) uint64 {
+	const prime = 0x100000001b3
+	h := uint64(0xcbf29ce484222325) ^ uint64(len(s))
+	for ; len(s) >= 8; s = s[8:] {
+		v := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+		h = (h ^ v) * prime
+		h ^= h >> 32 // FNV's multiply moves bits up only: fold them back
+	}
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * prime
+	}
+	return h
 }
 
 // Len is the number of entries held (expired ones included until replaced).

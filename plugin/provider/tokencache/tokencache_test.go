@@ -107,3 +107,80 @@ func BenchmarkGet(b *testing.B) {
 		c.Get(tok, 1)
 	}
 }
+
+// TestHashCollisions: with every token hashing alike, a token is never
+// answered with another's result, the latest token is found, eviction of
+// an entry that lost its index slot leaves the newer entry findable, and
+// the ring still bounds memory.
+func TestHashCollisions(t *testing.T) {
+	c := New(Config{Capacity: 3})
+	c.hash = func(string) uint64 { return 7 }
+	res := func(s string) Result { return Result{Identity: provider.Identity{Subject: s}} }
+	for _, tok := range []string{"a", "b"} {
+		c.Put(tok, res(tok), 1, 100)
+	}
+	if _, ok := c.Get("a", 2); ok {
+		t.Fatal("a found through b's index slot")
+	}
+	if r, ok := c.Get("b", 2); !ok || r.Identity.Subject != "b" {
+		t.Fatalf("b: %v %v", r, ok)
+	}
+	if _, ok := c.Get("z", 2); ok {
+		t.Fatal("an unknown token hit")
+	}
+	c.Put("c", res("c"), 1, 100) // ring full: a, b, c
+	c.Put("d", res("d"), 1, 100) // evicts a, whose slot is not indexed
+	if r, ok := c.Get("d", 2); !ok || r.Identity.Subject != "d" {
+		t.Fatalf("d: %v %v", r, ok)
+	}
+	c.Put("d", res("d2"), 1, 100) // update in place
+	if r, _ := c.Get("d", 2); r.Identity.Subject != "d2" || c.Len() != 3 {
+		t.Fatalf("update: %v, %d entries", r.Identity.Subject, c.Len())
+	}
+	for i := 0; i < 10; i++ {
+		c.Put("t"+strconv.Itoa(i), res("x"), 1, 100)
+	}
+	if c.Len() != 3 || len(c.index) > 3 {
+		t.Fatalf("%d entries, %d index slots", c.Len(), len(c.index))
+	}
+}
+
+// TestTokenHashSpreads: JWT-like tokens differing in one byte anywhere
+// hash apart (a sanity check of the mixing, not a security property).
+func TestTokenHashSpreads(t *testing.T) {
+	base := []byte(strings.Repeat("eyJhbGciOiJFZERTQSJ9.", 14))
+	seen := map[uint64]int{}
+	for i := range base {
+		b := append([]byte(nil), base...)
+		b[i] ^= 1
+		seen[tokenHash(string(b))]++
+	}
+	if len(seen) != len(base) {
+		t.Fatalf("%d distinct hashes for %d tokens", len(seen), len(base))
+	}
+}
+
+// TestSlotReuse: an evicted slot's buffer is reused for tokens longer and
+// shorter than the one before, and only the exact token hits.
+func TestSlotReuse(t *testing.T) {
+	c := New(Config{Capacity: 1})
+	for _, tok := range []string{"abc", "abcdefgh", "ab", "abcdefgh"} {
+		c.Put(tok, Result{Identity: provider.Identity{Subject: tok}}, 1, 100)
+		if r, ok := c.Get(tok, 2); !ok || r.Identity.Subject != tok {
+			t.Fatalf("%s: %v %v", tok, r, ok)
+		}
+		for _, other := range []string{"abc", "abcdefgh", "ab", "abcd"} {
+			if _, ok := c.Get(other, 2); ok != (other == tok) {
+				t.Fatalf("after putting %q, %q hit: %v", tok, other, ok)
+			}
+		}
+	}
+	tok := "xyz"
+	c.Put(tok, Result{}, 1, 100)
+	if n := testing.AllocsPerRun(50, func() {
+		c.Put("uvw", Result{}, 1, 100)
+		c.Put(tok, Result{}, 1, 100)
+	}); n != 0 {
+		t.Fatalf("%v allocations per evicting put", n)
+	}
+}

@@ -196,9 +196,25 @@ func literal(b []byte, i int, lit string) (int, error) {
 	return i + len(lit), nil
 }
 
+// plainASCII marks the bytes a string may hold as they are: printable
+// ASCII other than '"' and '\\'. Skipping runs of them with one table load
+// per byte is most of a JWT's JSON (names, URLs, ids).
+var plainASCII = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 func str(b []byte, i int) (int, error) {
 	i++ // opening quote
 	for i < len(b) {
+		for i < len(b) && plainASCII[b[i]] {
+			i++
+		}
+		if i >= len(b) {
+			break
+		}
 		c := b[i]
 		switch {
 		case c == '"':
