@@ -33,10 +33,20 @@ type lazyReplay struct {
 }
 
 func (l *lazyReplay) Use(key string, now, expiresAt int64) error {
+	return l.guard().Use(key, now, expiresAt)
+}
+
+// UseBytes lets a provider hand its key over without making a string
+// (the jwt provider builds replay keys in a scratch buffer).
+func (l *lazyReplay) UseBytes(key []byte, now, expiresAt int64) error {
+	return l.guard().UseBytes(key, now, expiresAt)
+}
+
+func (l *lazyReplay) guard() *replay.Guard {
 	if l.g == nil {
 		l.g = replay.New(l.store, l.cfg)
 	}
-	return l.g.Use(key, now, expiresAt)
+	return l.g
 }
 
 // limiter returns the rate limiter for rules with a rate_limit: token
