@@ -340,6 +340,108 @@ func BenchmarkVerifyEd25519(b *testing.B) {
 	}
 }
 
+// hmacFixture is a provider with one HMAC key and a signed request like
+// the benchmark suite's: default required components, created, keyid, one
+// field line each. digest adds a covered content-digest, nonce a nonce.
+func hmacFixture(t testing.TB, digest, nonce bool) (*Provider, *provider.Request) {
+	t.Helper()
+	secret := []byte("0123456789abcdef0123456789abcdef01234567")
+	cfg := map[string]any{"keys": map[string]any{"partner": map[string]any{"alg": "hmac-sha256", "secret": string(secret)}}}
+	inner := `("@method" "@path" "@authority");created=` + strconv.FormatInt(t0, 10) + `;keyid="partner"`
+	if digest {
+		inner = `("@method" "@path" "@authority" "content-digest");created=` + strconv.FormatInt(t0, 10) + `;keyid="partner"`
+	}
+	if nonce {
+		inner += `;nonce="n-1"`
+	}
+	r := baseRequest(`{"qty":1}`)
+	client{secret: secret}.sign(t, r, "sig1", inner, "hmac")
+	return build(t, cfg, newDeps()), r
+}
+
+// TestZeroAllocsHMAC holds issue 7's target for the shared-secret scheme:
+// verifying a valid hmac-sha256 signature allocates nothing, with or
+// without a covered content-digest, once the provider is warm.
+func TestZeroAllocsHMAC(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		digest bool
+	}{
+		{"method path authority", false},
+		{"with content-digest", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, r := hmacFixture(t, tc.digest, false)
+			var err error
+			n := testing.AllocsPerRun(100, func() { _, err = p.Verify(r) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != 0 {
+				t.Fatalf("%v allocations per verification, want 0", n)
+			}
+		})
+	}
+}
+
+// TestScratchReuse checks that reused scratch never leaks between
+// requests: a good request, a bad one, then the good one again, in one
+// provider, each give their own answer, and the identity of the first is
+// unchanged by what came after.
+func TestScratchReuse(t *testing.T) {
+	p, good := hmacFixture(t, true, false)
+	_, other := hmacFixture(t, true, false)
+	other.Authority = "evil.example.com"
+	id, err := p.Verify(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Verify(other); provider.ReasonOf(err) != provider.ReasonBadSignature {
+		t.Fatalf("tampered request: %v", err)
+	}
+	relabelled := *good
+	relabelled.Headers = append([]provider.Header(nil), good.Headers...)
+	for i := range relabelled.Headers {
+		h := &relabelled.Headers[i]
+		if h.Name == "signature-input" || h.Name == "signature" {
+			h.Value = "zz" + strings.TrimPrefix(h.Value, "sig1")
+		}
+	}
+	id2, err := p.Verify(&relabelled)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := id.Claims["label"]; len(got) != 1 || got[0] != "sig1" {
+		t.Fatalf("first identity's label became %q", got)
+	}
+	if got := id2.Claims["label"]; len(got) != 1 || got[0] != "zz" || id2.Claims["keyid"][0] != "partner" {
+		t.Fatalf("second identity claims %v", id2.Claims)
+	}
+	if _, err := p.Verify(good); err != nil {
+		t.Fatalf("good request after others: %v", err)
+	}
+}
+
+func BenchmarkVerifyHMAC(b *testing.B) {
+	for _, bc := range []struct {
+		name          string
+		digest, nonce bool
+	}{
+		{"plain", false, false},
+		{"content-digest", true, false},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			p, r := hmacFixture(b, bc.digest, bc.nonce)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := p.Verify(r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 func FuzzParseDict(f *testing.F) {
 	f.Add(`sig-b26=("date" "@method");created=1618884473;keyid="test-key-ed25519"`)
 	f.Add(`sig1=:AAAA:, sig2=:BBBB:`)

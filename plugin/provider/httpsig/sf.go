@@ -13,8 +13,17 @@ import (
 // Duplicate dictionary keys are refused rather than "last wins", and
 // component identifiers with parameters (;sf, ;key, ;bs, ;req, ;name) are
 // refused as unsupported.
+//
+// The reader allocates nothing in the steady state (issue 7): a dict keeps
+// its slices from one parse to the next, strings are views into the field
+// value (only a string with escapes is copied), and byte sequences are
+// decoded into the dict's own buffer. What a parse returns is therefore
+// valid until the next parse with the same dict.
 
 var errSF = errors.New("malformed structured field")
+
+// b64 is built once: Encoding.Strict returns a fresh copy on every call.
+var b64 = base64.StdEncoding.Strict()
 
 type param struct {
 	name  string
@@ -32,53 +41,70 @@ type member struct {
 	params []param
 }
 
+// dict is a parsed dictionary plus the backing arrays its members' slices
+// share; reuse one dict per field to parse without allocating.
+type dict struct {
+	members []member
+	items   []string
+	params  []param
+	bytes   []byte
+}
+
+// parseDict parses s into a fresh dict (tests and the fuzz target).
 func parseDict(s string) ([]member, error) {
-	var out []member
+	var d dict
+	err := d.parse(s)
+	return d.members, err
+}
+
+// parse reads s, replacing what d held before.
+func (d *dict) parse(s string) error {
+	d.members, d.items, d.params, d.bytes = d.members[:0], d.items[:0], d.params[:0], d.bytes[:0]
 	i := skipSP(s, 0)
 	if i == len(s) {
-		return nil, errSF
+		return errSF
 	}
 	for {
 		name, j, err := parseKey(s, i)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		for _, m := range out {
-			if m.name == name {
-				return nil, errSF
+		for k := range d.members {
+			if d.members[k].name == name {
+				return errSF
 			}
 		}
 		m := member{name: name}
 		if j >= len(s) || s[j] != '=' {
-			return nil, errSF // boolean true members are not used here
+			return errSF // boolean true members are not used here
 		}
 		j++
 		if j < len(s) && s[j] == '(' {
 			m.inner = true
-			if m.items, j, err = parseInner(s, j); err != nil {
-				return nil, err
+			if m.items, j, err = d.parseInner(s, j); err != nil {
+				return err
 			}
 		} else if j < len(s) && s[j] == ':' {
-			if m.bytes, j, err = parseBytes(s, j); err != nil {
-				return nil, err
+			if m.bytes, j, err = d.parseBytes(s, j); err != nil {
+				return err
 			}
 		} else {
-			return nil, errSF
+			return errSF
 		}
-		if m.params, j, err = parseParams(s, j); err != nil {
-			return nil, err
+		if m.params, j, err = d.parseParams(s, j); err != nil {
+			return err
 		}
-		out = append(out, m)
+		d.members = append(d.members, m)
 		j = skipOWS(s, j)
 		if j == len(s) {
-			return out, nil
+			return nil
 		}
 		if s[j] != ',' {
-			return nil, errSF
+			return errSF
 		}
 		j = skipOWS(s, j+1)
 		if j == len(s) {
-			return nil, errSF // trailing comma
+			return errSF // trailing comma
 		}
 		i = j
 	}
@@ -112,18 +138,20 @@ func parseKey(s string, i int) (string, int, error) {
 	return s[i:j], j, nil
 }
 
-func parseInner(s string, i int) ([]string, int, error) {
+// parseInner reads an inner list of strings into d.items and returns the
+// member's share of it (capped, so a later append cannot overwrite it).
+func (d *dict) parseInner(s string, i int) ([]string, int, error) {
 	i++ // (
-	var items []string
+	start := len(d.items)
 	for {
 		i = skipSP(s, i)
 		if i >= len(s) {
 			return nil, i, errSF
 		}
 		if s[i] == ')' {
-			return items, i + 1, nil
+			return d.items[start:len(d.items):len(d.items)], i + 1, nil
 		}
-		if len(items) > 0 && s[i-1] != ' ' {
+		if len(d.items) > start && s[i-1] != ' ' {
 			return nil, i, errSF // items are separated by at least one space
 		}
 		if s[i] != '"' {
@@ -136,16 +164,33 @@ func parseInner(s string, i int) ([]string, int, error) {
 		if j < len(s) && s[j] == ';' {
 			return nil, j, errUnsupportedComponent
 		}
-		items = append(items, v)
+		d.items = append(d.items, v)
 		i = j
-		if len(items) > 64 {
+		if len(d.items)-start > 64 {
 			return nil, i, errSF
 		}
 	}
 }
 
+// parseString reads the sf-string at s[i]. Without escapes the result is a
+// view into s; with them, a copy.
 func parseString(s string, i int) (string, int, error) {
 	i++ // opening quote
+	for j := i; j < len(s); j++ {
+		switch c := s[j]; {
+		case c == '"':
+			return s[i:j], j + 1, nil
+		case c == '\\':
+			return unescapeString(s, i)
+		case c < 0x20 || c > 0x7e:
+			return "", j, errSF
+		}
+	}
+	return "", len(s), errSF
+}
+
+// unescapeString is parseString's slow path, for strings with escapes.
+func unescapeString(s string, i int) (string, int, error) {
 	var b strings.Builder
 	for i < len(s) {
 		c := s[i]
@@ -168,28 +213,44 @@ func parseString(s string, i int) (string, int, error) {
 	return "", i, errSF
 }
 
-func parseBytes(s string, i int) ([]byte, int, error) {
+// parseBytes decodes the byte sequence at s[i] into d.bytes and returns
+// the member's share of it.
+func (d *dict) parseBytes(s string, i int) ([]byte, int, error) {
 	end := strings.IndexByte(s[i+1:], ':')
 	if end < 0 {
 		return nil, i, errSF
 	}
 	raw := s[i+1 : i+1+end]
-	b, err := base64.StdEncoding.Strict().DecodeString(raw)
-	if err != nil || strings.ContainsAny(raw, "\r\n") {
+	if strings.ContainsAny(raw, "\r\n") {
+		return nil, i, errSF // the decoder would skip them
+	}
+	start := len(d.bytes)
+	need := start + b64.DecodedLen(len(raw))
+	if need > cap(d.bytes) {
+		// Earlier members keep the old array; only growth allocates.
+		grown := make([]byte, start, need+need/2)
+		copy(grown, d.bytes)
+		d.bytes = grown
+	}
+	n, err := b64.Decode(d.bytes[start:need], stringBytes(raw))
+	if err != nil {
 		return nil, i, errSF
 	}
-	return b, i + end + 2, nil
+	d.bytes = d.bytes[:start+n]
+	return d.bytes[start : start+n : start+n], i + end + 2, nil
 }
 
-func parseParams(s string, i int) ([]param, int, error) {
-	var out []param
+// parseParams reads parameters into d.params and returns the member's
+// share of it.
+func (d *dict) parseParams(s string, i int) ([]param, int, error) {
+	start := len(d.params)
 	for i < len(s) && s[i] == ';' {
 		i = skipSP(s, i+1)
 		name, j, err := parseKey(s, i)
 		if err != nil {
 			return nil, j, err
 		}
-		for _, p := range out {
+		for _, p := range d.params[start:] {
 			if p.name == name {
 				return nil, j, errSF
 			}
@@ -198,84 +259,95 @@ func parseParams(s string, i int) ([]param, int, error) {
 		if j >= len(s) || s[j] != '=' {
 			return nil, j, errSF // boolean params are not used by RFC 9421
 		}
-		j++
-		switch {
-		case j < len(s) && s[j] == '"':
-			if p.str, j, err = parseString(s, j); err != nil {
-				return nil, j, err
-			}
-			p.isStr = true
-		case j < len(s) && (isDigit(s[j]) || s[j] == '-'):
-			k := j
-			if s[k] == '-' {
-				k++
-			}
-			for k < len(s) && isDigit(s[k]) {
-				k++
-			}
-			if k < len(s) && s[k] == '.' {
-				return nil, k, errSF // decimals are not used by RFC 9421
-			}
-			if k-j > 15 || k == j || (s[j] == '-' && k == j+1) {
-				return nil, k, errSF
-			}
-			n, err := strconv.ParseInt(s[j:k], 10, 64)
-			if err != nil {
-				return nil, k, errSF
-			}
-			p.num, p.isNum, j = n, true, k
-		case j < len(s) && (s[j] >= 'A' && s[j] <= 'Z' || isLCAlpha(s[j]) || s[j] == '*'):
-			k := j + 1
-			for k < len(s) && isTokenChar(s[k]) {
-				k++
-			}
-			p.str, j = s[j:k], k
-		default:
-			return nil, j, errSF
+		if p, j, err = parseParamValue(s, j+1, p); err != nil {
+			return nil, j, err
 		}
-		out = append(out, p)
+		d.params = append(d.params, p)
 		i = j
 	}
-	return out, i, nil
+	return d.params[start:len(d.params):len(d.params)], i, nil
 }
 
-// serialize writes the inner list and parameters canonically: the
+// parseParamValue reads a parameter's value at s[j]: a string, an integer
+// or a token (decimals and booleans are not used by RFC 9421).
+func parseParamValue(s string, j int, p param) (param, int, error) {
+	var err error
+	switch {
+	case j < len(s) && s[j] == '"':
+		if p.str, j, err = parseString(s, j); err != nil {
+			return p, j, err
+		}
+		p.isStr = true
+	case j < len(s) && (isDigit(s[j]) || s[j] == '-'):
+		k := j
+		if s[k] == '-' {
+			k++
+		}
+		for k < len(s) && isDigit(s[k]) {
+			k++
+		}
+		if k < len(s) && s[k] == '.' {
+			return p, k, errSF // decimals are not used by RFC 9421
+		}
+		if k-j > 15 || k == j || (s[j] == '-' && k == j+1) {
+			return p, k, errSF
+		}
+		n, err := strconv.ParseInt(s[j:k], 10, 64)
+		if err != nil {
+			return p, k, errSF
+		}
+		p.num, p.isNum, j = n, true, k
+	case j < len(s) && (s[j] >= 'A' && s[j] <= 'Z' || isLCAlpha(s[j]) || s[j] == '*'):
+		k := j + 1
+		for k < len(s) && isTokenChar(s[k]) {
+			k++
+		}
+		p.str, j = s[j:k], k
+	default:
+		return p, j, errSF
+	}
+	return p, j, nil
+}
+
+// serialize returns the canonical inner list and parameters (tests).
+func (m *member) serialize() string { return string(m.appendSerialized(nil)) }
+
+// appendSerialized appends the inner list and parameters canonically: the
 // "@signature-params" value of the signature base.
-func (m *member) serialize() string {
-	var b strings.Builder
-	b.WriteByte('(')
+func (m *member) appendSerialized(b []byte) []byte {
+	b = append(b, '(')
 	for i, it := range m.items {
 		if i > 0 {
-			b.WriteByte(' ')
+			b = append(b, ' ')
 		}
-		writeString(&b, it)
+		b = appendString(b, it)
 	}
-	b.WriteByte(')')
+	b = append(b, ')')
 	for _, p := range m.params {
-		b.WriteByte(';')
-		b.WriteString(p.name)
-		b.WriteByte('=')
+		b = append(b, ';')
+		b = append(b, p.name...)
+		b = append(b, '=')
 		switch {
 		case p.isNum:
-			b.WriteString(strconv.FormatInt(p.num, 10))
+			b = strconv.AppendInt(b, p.num, 10)
 		case p.isStr:
-			writeString(&b, p.str)
+			b = appendString(b, p.str)
 		default:
-			b.WriteString(p.str)
+			b = append(b, p.str...)
 		}
 	}
-	return b.String()
+	return b
 }
 
-func writeString(b *strings.Builder, s string) {
-	b.WriteByte('"')
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
 	for i := 0; i < len(s); i++ {
 		if s[i] == '"' || s[i] == '\\' {
-			b.WriteByte('\\')
+			b = append(b, '\\')
 		}
-		b.WriteByte(s[i])
+		b = append(b, s[i])
 	}
-	b.WriteByte('"')
+	return append(b, '"')
 }
 
 // isTokenChar: RFC 8941 token characters after the first (tchar, ":", "/").
