@@ -291,11 +291,13 @@ func fieldValue(req *provider.Request, name string) (string, bool) {
 	case 1:
 		return trimOWS(req.Headers[first].Value), true
 	}
-	return string(appendField(nil, req, name)), true
+	b, _ := appendField(nil, req, name)
+	return string(b), true
 }
 
-// appendField appends the joined lines of a header (at least one exists).
-func appendField(b []byte, req *provider.Request, name string) []byte {
+// appendField appends the joined lines of a header and reports whether
+// there was one.
+func appendField(b []byte, req *provider.Request, name string) ([]byte, bool) {
 	found := false
 	for i := range req.Headers {
 		if req.Headers[i].Name != name {
@@ -307,10 +309,20 @@ func appendField(b []byte, req *provider.Request, name string) []byte {
 		b = append(b, trimOWS(req.Headers[i].Value)...)
 		found = true
 	}
-	return b
+	return b, found
 }
 
-func trimOWS(s string) string { return strings.Trim(s, " \t") }
+// trimOWS is strings.Trim(s, " \t") without building a cutset per call.
+func trimOWS(s string) string {
+	i, j := 0, len(s)
+	for i < j && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	for j > i && (s[j-1] == ' ' || s[j-1] == '\t') {
+		j--
+	}
+	return s[i:j]
+}
 
 // Verify implements provider.Provider.
 func (p *Provider) Verify(req *provider.Request) (provider.Identity, error) {
@@ -531,7 +543,6 @@ func appendSignatureBase(b []byte, req *provider.Request, m *member) ([]byte, er
 // appendComponent appends the value of component c, or reports that the
 // request has none (or one that cannot go into a signature base).
 func appendComponent(b []byte, req *provider.Request, c string) ([]byte, bool) {
-	rawPath, query, hasQuery := strings.Cut(req.RawPath, "?")
 	switch c {
 	case "@method":
 		return append(b, req.Method...), req.Method != ""
@@ -540,24 +551,22 @@ func appendComponent(b []byte, req *provider.Request, c string) ([]byte, bool) {
 		// whether it is the default one).
 		return appendLower(b, req.Authority), req.Authority != ""
 	case "@path":
+		rawPath, _, _ := strings.Cut(req.RawPath, "?")
 		if rawPath == "" {
 			rawPath = "/"
 		}
 		return append(b, rawPath...), true
 	case "@query":
-		b = append(b, '?')
-		if hasQuery {
-			b = append(b, query...)
-		}
-		return b, true
+		_, query, _ := strings.Cut(req.RawPath, "?")
+		return append(append(b, '?'), query...), true
 	case "@request-target":
 		return append(b, req.RawPath...), req.RawPath != ""
 	}
-	if _, n := req.Header(c); n == 0 {
+	start := len(b)
+	b, found := appendField(b, req, c)
+	if !found {
 		return b, false
 	}
-	start := len(b)
-	b = appendField(b, req, c)
 	for _, ch := range b[start:] {
 		if ch < 0x20 && ch != '\t' {
 			return b, false // no line breaks in the base

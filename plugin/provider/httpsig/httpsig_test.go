@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -442,11 +443,44 @@ func BenchmarkVerifyHMAC(b *testing.B) {
 	}
 }
 
+// describe renders members so that a fresh parse and a reused dict's can
+// be compared (nil and empty slices look alike).
+func describe(ms []member) string {
+	var b strings.Builder
+	for _, m := range ms {
+		fmt.Fprintf(&b, "%q inner=%v items=%q bytes=%x params=", m.name, m.inner, m.items, m.bytes)
+		for _, p := range m.params {
+			fmt.Fprintf(&b, "[%q %q %d %v %v]", p.name, p.str, p.num, p.isNum, p.isStr)
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// A dict that parsed something else before gives the same answer as a
+// fresh one: reused scratch never leaks between parses.
+var reusePrimers = []string{
+	`sig0=("@method" "x-a" "x-\\b");created=1;keyid="k\"q";tag=tok/1, sig9=:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA:`,
+	`a=:AAAA:;x=1, b=("c");y="z"`,
+}
+
 func FuzzParseDict(f *testing.F) {
 	f.Add(`sig-b26=("date" "@method");created=1618884473;keyid="test-key-ed25519"`)
 	f.Add(`sig1=:AAAA:, sig2=:BBBB:`)
+	f.Add(`sig1=("@method" "a\\b");created=-12;nonce="x\"y";alg=hmac-sha256, sig2=:YWJj:;k=*t`)
+	f.Add(`sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:, sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:`)
 	f.Fuzz(func(t *testing.T, s string) {
 		ms, err := parseDict(s)
+		for _, primer := range reusePrimers {
+			var d dict
+			if d.parse(primer) != nil {
+				t.Fatalf("primer %q does not parse", primer)
+			}
+			err2 := d.parse(s)
+			if (err == nil) != (err2 == nil) || err == nil && describe(ms) != describe(d.members) {
+				t.Fatalf("reused dict differs on %q:\n%v %s\n%v %s", s, err, describe(ms), err2, describe(d.members))
+			}
+		}
 		if err != nil {
 			return
 		}
@@ -457,7 +491,46 @@ func FuzzParseDict(f *testing.F) {
 				if err != nil || again[0].serialize() != ms[i].serialize() {
 					t.Fatalf("round trip of %q: %v", s, err)
 				}
+				continue
 			}
+			// A byte sequence decodes as the standard library's strict
+			// decoder does: its canonical encoding is in the input.
+			if enc := ":" + base64.StdEncoding.EncodeToString(ms[i].bytes) + ":"; !strings.Contains(s, enc) {
+				t.Fatalf("%q: decoded %x, whose encoding %s is not in the input", s, ms[i].bytes, enc)
+			}
+		}
+	})
+}
+
+// FuzzVerify sends arbitrary signature fields to one long-lived provider.
+// Nothing panics, and a valid request verifies after every hostile one, so
+// no scratch state carries over from one request to the next.
+func FuzzVerify(f *testing.F) {
+	p, good := hmacFixture(f, true, false)
+	in, _ := good.Header("signature-input")
+	sig, _ := good.Header("signature")
+	f.Add(in, sig)
+	f.Add(in+", "+in, sig)
+	f.Add(strings.Replace(in, "sig1", "sig2", 1)+", "+in, sig+", "+sig)
+	f.Add(`sig1=("@query" "@request-target" "content-type" "x-absent");created=1;keyid="partner";nonce="n"`, `sig1=:AAAA:`)
+	f.Fuzz(func(t *testing.T, in, sig string) {
+		r := *good
+		r.Headers = nil
+		for _, h := range good.Headers {
+			switch h.Name {
+			case "signature-input":
+				h.Value = in
+			case "signature":
+				h.Value = sig
+			}
+			r.Headers = append(r.Headers, h)
+		}
+		id, err := p.Verify(&r)
+		if err == nil && (id.Subject != "partner" || id.Claims["keyid"][0] != "partner") {
+			t.Fatalf("accepted with identity %+v", id)
+		}
+		if _, err := p.Verify(good); err != nil {
+			t.Fatalf("valid request refused after %q / %q: %v", in, sig, err)
 		}
 	})
 }

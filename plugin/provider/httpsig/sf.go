@@ -216,14 +216,16 @@ func unescapeString(s string, i int) (string, int, error) {
 // parseBytes decodes the byte sequence at s[i] into d.bytes and returns
 // the member's share of it.
 func (d *dict) parseBytes(s string, i int) ([]byte, int, error) {
-	end := strings.IndexByte(s[i+1:], ':')
-	if end < 0 {
+	end := i + 1
+	for ; end < len(s) && s[end] != ':'; end++ {
+		if s[end] == '\r' || s[end] == '\n' {
+			return nil, i, errSF // the decoder would skip them
+		}
+	}
+	if end == len(s) {
 		return nil, i, errSF
 	}
-	raw := s[i+1 : i+1+end]
-	if strings.ContainsAny(raw, "\r\n") {
-		return nil, i, errSF // the decoder would skip them
-	}
+	raw := s[i+1 : end]
 	start := len(d.bytes)
 	need := start + b64.DecodedLen(len(raw))
 	if need > cap(d.bytes) {
@@ -237,7 +239,7 @@ func (d *dict) parseBytes(s string, i int) ([]byte, int, error) {
 		return nil, i, errSF
 	}
 	d.bytes = d.bytes[:start+n]
-	return d.bytes[start : start+n : start+n], i + end + 2, nil
+	return d.bytes[start : start+n : start+n], end + 1, nil
 }
 
 // parseParams reads parameters into d.params and returns the member's
@@ -292,11 +294,7 @@ func parseParamValue(s string, j int, p param) (param, int, error) {
 		if k-j > 15 || k == j || (s[j] == '-' && k == j+1) {
 			return p, k, errSF
 		}
-		n, err := strconv.ParseInt(s[j:k], 10, 64)
-		if err != nil {
-			return p, k, errSF
-		}
-		p.num, p.isNum, j = n, true, k
+		p.num, p.isNum, j = parseInt15(s[j:k]), true, k
 	case j < len(s) && (s[j] >= 'A' && s[j] <= 'Z' || isLCAlpha(s[j]) || s[j] == '*'):
 		k := j + 1
 		for k < len(s) && isTokenChar(s[k]) {
@@ -307,6 +305,23 @@ func parseParamValue(s string, j int, p param) (param, int, error) {
 		return p, j, errSF
 	}
 	return p, j, nil
+}
+
+// parseInt15 converts an optional '-' and 1 to 15 digits, already
+// checked, to a number (15 digits cannot overflow an int64).
+func parseInt15(s string) int64 {
+	neg := s[0] == '-'
+	if neg {
+		s = s[1:]
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		n = n*10 + int64(s[i]-'0')
+	}
+	if neg {
+		return -n
+	}
+	return n
 }
 
 // serialize returns the canonical inner list and parameters (tests).
