@@ -551,13 +551,13 @@ func appendComponent(b []byte, req *provider.Request, c string) ([]byte, bool) {
 		// whether it is the default one).
 		return appendLower(b, req.Authority), req.Authority != ""
 	case "@path":
-		rawPath, _, _ := strings.Cut(req.RawPath, "?")
+		rawPath, _ := splitQuery(req.RawPath)
 		if rawPath == "" {
 			rawPath = "/"
 		}
 		return append(b, rawPath...), true
 	case "@query":
-		_, query, _ := strings.Cut(req.RawPath, "?")
+		_, query := splitQuery(req.RawPath)
 		return append(append(b, '?'), query...), true
 	case "@request-target":
 		return append(b, req.RawPath...), req.RawPath != ""
@@ -573,6 +573,17 @@ func appendComponent(b []byte, req *provider.Request, c string) ([]byte, bool) {
 		}
 	}
 	return b, true
+}
+
+// splitQuery cuts a request target at its first '?' (the query is "" when
+// there is none).
+func splitQuery(target string) (path, query string) {
+	for i := 0; i < len(target); i++ {
+		if target[i] == '?' {
+			return target[:i], target[i+1:]
+		}
+	}
+	return target, ""
 }
 
 // appendLower appends strings.ToLower(s) without its allocation when s is

@@ -1,9 +1,7 @@
 package httpsig
 
 import (
-	"encoding/base64"
 	"errors"
-	"strconv"
 	"strings"
 )
 
@@ -21,9 +19,6 @@ import (
 // valid until the next parse with the same dict.
 
 var errSF = errors.New("malformed structured field")
-
-// b64 is built once: Encoding.Strict returns a fresh copy on every call.
-var b64 = base64.StdEncoding.Strict()
 
 type param struct {
 	name  string
@@ -227,15 +222,15 @@ func (d *dict) parseBytes(s string, i int) ([]byte, int, error) {
 	}
 	raw := s[i+1 : end]
 	start := len(d.bytes)
-	need := start + b64.DecodedLen(len(raw))
+	need := start + len(raw)/4*3
 	if need > cap(d.bytes) {
 		// Earlier members keep the old array; only growth allocates.
 		grown := make([]byte, start, need+need/2)
 		copy(grown, d.bytes)
 		d.bytes = grown
 	}
-	n, err := b64.Decode(d.bytes[start:need], stringBytes(raw))
-	if err != nil {
+	n, ok := decodeBase64(d.bytes[start:need], raw)
+	if !ok {
 		return nil, i, errSF
 	}
 	d.bytes = d.bytes[:start+n]
@@ -324,6 +319,26 @@ func parseInt15(s string) int64 {
 	return n
 }
 
+// appendInt appends n in decimal, as strconv.AppendInt(b, n, 10) does,
+// for the 15-digit integers parseInt15 returns.
+func appendInt(b []byte, n int64) []byte {
+	if n < 0 {
+		b = append(b, '-')
+		n = -n
+	}
+	var digits [20]byte
+	i := len(digits)
+	for {
+		i--
+		digits[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			break
+		}
+	}
+	return append(b, digits[i:]...)
+}
+
 // serialize returns the canonical inner list and parameters (tests).
 func (m *member) serialize() string { return string(m.appendSerialized(nil)) }
 
@@ -344,7 +359,7 @@ func (m *member) appendSerialized(b []byte) []byte {
 		b = append(b, '=')
 		switch {
 		case p.isNum:
-			b = strconv.AppendInt(b, p.num, 10)
+			b = appendInt(b, p.num)
 		case p.isStr:
 			b = appendString(b, p.str)
 		default:
