@@ -326,6 +326,28 @@ func trimOWS(s string) string {
 
 // Verify implements provider.Provider.
 func (p *Provider) Verify(req *provider.Request) (provider.Identity, error) {
+	id, err := p.verifyFields(req)
+	p.releaseLargeScratch()
+	return id, err
+}
+
+// scratchKeep bounds the scratch a provider keeps between requests: one
+// hostile request with huge fields must not pin that much memory for the
+// VM's lifetime. Ordinary signatures need far less, so they reuse it.
+const scratchKeep = 8 << 10
+
+// releaseLargeScratch drops scratch that grew past scratchKeep.
+func (p *Provider) releaseLargeScratch() {
+	if cap(p.base) > scratchKeep {
+		p.base = nil
+	}
+	p.inputs.releaseLarge()
+	p.sigs.releaseLarge()
+	p.digests.releaseLarge()
+}
+
+// verifyFields reads, parses and checks the signature fields.
+func (p *Provider) verifyFields(req *provider.Request) (provider.Identity, error) {
 	in, hasIn := fieldValue(req, "signature-input")
 	sig, hasSig := fieldValue(req, "signature")
 	switch {

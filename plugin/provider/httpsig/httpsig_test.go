@@ -423,6 +423,51 @@ func TestScratchReuse(t *testing.T) {
 	}
 }
 
+// TestScratchReleased: a request with huge fields leaves no large scratch
+// behind, and ordinary requests around it still verify.
+func TestScratchReleased(t *testing.T) {
+	secret := []byte("0123456789abcdef0123456789abcdef01234567")
+	cfg := map[string]any{"max_header_bytes": 65536, "keys": map[string]any{"partner": map[string]any{"alg": "hmac-sha256", "secret": string(secret)}}}
+	p := build(t, cfg, newDeps())
+	sign := func(r *provider.Request, inner string) *provider.Request {
+		client{secret: secret}.sign(t, r, "sig1", inner, "hmac")
+		return r
+	}
+	created := strconv.FormatInt(t0, 10)
+	small := sign(baseRequest("{}"), `("@method" "@path" "@authority");created=`+created+`;keyid="partner"`)
+	huge := baseRequest("{}")
+	huge.Headers = append(huge.Headers, provider.Header{Name: "x-big", Value: strings.Repeat("b", 50_000)})
+	var many strings.Builder
+	for i := 0; i < 60; i++ {
+		many.WriteString(` "x-h` + strconv.Itoa(i) + `"`)
+		huge.Headers = append(huge.Headers, provider.Header{Name: "x-h" + strconv.Itoa(i), Value: "v"})
+	}
+	sign(huge, `("@method" "@path" "@authority" "x-big"`+many.String()+`);created=`+created+`;keyid="partner";tag="`+strings.Repeat("t", 2000)+`"`)
+	var hugeSigs strings.Builder
+	for i := 0; i < 20; i++ {
+		hugeSigs.WriteString(", s" + strconv.Itoa(i) + "=:" + strings.Repeat("QUFB", 100) + ":")
+	}
+	for i := range huge.Headers {
+		if huge.Headers[i].Name == "signature" {
+			huge.Headers[i].Value += hugeSigs.String()
+		}
+	}
+	for i, r := range []*provider.Request{small, huge, small} {
+		if _, err := p.Verify(r); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		for name, c := range map[string]int{"base": cap(p.base), "sig bytes": cap(p.sigs.bytes), "input items": cap(p.inputs.items),
+			"sig members": cap(p.sigs.members), "input params": cap(p.inputs.params)} {
+			if c > scratchKeep {
+				t.Fatalf("request %d left %s scratch of capacity %d", i, name, c)
+			}
+		}
+	}
+	if cap(p.base) == 0 {
+		t.Fatal("an ordinary request's base buffer was not kept for reuse")
+	}
+}
+
 func BenchmarkVerifyHMAC(b *testing.B) {
 	for _, bc := range []struct {
 		name          string

@@ -52,6 +52,31 @@ func parseDict(s string) ([]member, error) {
 	return d.members, err
 }
 
+// Element counts past which releaseLarge drops a dict's arrays: far more
+// than any real signature uses.
+const (
+	keepMembers = 16
+	keepItems   = 128
+	keepParams  = 32
+)
+
+// releaseLarge drops backing arrays that grew past what ordinary fields
+// need (see Provider.releaseLargeScratch); the next parse allocates afresh.
+func (d *dict) releaseLarge() {
+	if cap(d.members) > keepMembers {
+		d.members = nil
+	}
+	if cap(d.items) > keepItems {
+		d.items = nil
+	}
+	if cap(d.params) > keepParams {
+		d.params = nil
+	}
+	if cap(d.bytes) > scratchKeep {
+		d.bytes = nil
+	}
+}
+
 // parse reads s, replacing what d held before.
 func (d *dict) parse(s string) error {
 	d.members, d.items, d.params, d.bytes = d.members[:0], d.items[:0], d.params[:0], d.bytes[:0]
