@@ -535,7 +535,9 @@ func (k *key) check(base, sig, sum []byte) bool {
 	if k.alg == algHMACSHA256 {
 		k.mac.Reset()
 		k.mac.Write(base)
-		return hmac.Equal(k.mac.Sum(sum), sig)
+		ok := hmac.Equal(k.mac.Sum(sum), sig)
+		clear(sum[:cap(sum)]) // the valid MAC of a forged base does not linger
+		return ok
 	}
 	return k.pub.Verify(k.jws, base, sig)
 }
