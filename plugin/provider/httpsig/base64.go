@@ -30,39 +30,46 @@ func decodeBase64(dst []byte, s string) (n int, ok bool) {
 	if len(s)%4 != 0 {
 		return 0, false
 	}
-	for i := 0; i < len(s); i += 4 {
-		last := i+4 == len(s)
-		var v uint32
-		pad := 0
-		for j := 0; j < 4; j++ {
-			c := s[i+j]
-			d := b64Values[c]
-			switch {
-			case c == '=' && last && j >= 2:
-				pad++
-				d = 0
-			case d == b64Invalid || pad > 0:
-				return 0, false // not in the alphabet, or data after '='
-			}
-			v = v<<6 | uint32(d)
-		}
-		switch pad {
-		case 0:
-			dst[n], dst[n+1], dst[n+2] = byte(v>>16), byte(v>>8), byte(v)
-			n += 3
-		case 1:
-			if v&0xff != 0 {
-				return 0, false // unused bits set
-			}
-			dst[n], dst[n+1] = byte(v>>16), byte(v>>8)
-			n += 2
-		default:
-			if v&0xffff != 0 {
-				return 0, false
-			}
-			dst[n] = byte(v >> 16)
-			n++
-		}
+	if len(s) == 0 {
+		return 0, true
 	}
-	return n, true
+	// Every quantum but the last has no padding.
+	last := len(s) - 4
+	for i := 0; i < last; i += 4 {
+		a, b, c, d := b64Values[s[i]], b64Values[s[i+1]], b64Values[s[i+2]], b64Values[s[i+3]]
+		if (a|b|c|d)&0x80 != 0 {
+			return 0, false // b64Invalid is the only value with the high bit
+		}
+		dst[n], dst[n+1], dst[n+2] = a<<2|b>>4, b<<4|c>>2, c<<6|d
+		n += 3
+	}
+	return decodeLast(dst, n, s[last:])
+}
+
+// decodeLast decodes the final quantum q, which may end in "=" or "==",
+// into dst[n:].
+func decodeLast(dst []byte, n int, q string) (int, bool) {
+	a, b, c, d := b64Values[q[0]], b64Values[q[1]], b64Values[q[2]], b64Values[q[3]]
+	switch {
+	case (a|b)&0x80 != 0:
+		return 0, false
+	case q[2] == '=' && q[3] == '=':
+		if b&0x0f != 0 {
+			return 0, false // unused bits set
+		}
+		dst[n] = a<<2 | b>>4
+		return n + 1, true
+	case c&0x80 != 0:
+		return 0, false // includes '=' followed by data
+	case q[3] == '=':
+		if c&0x03 != 0 {
+			return 0, false
+		}
+		dst[n], dst[n+1] = a<<2|b>>4, b<<4|c>>2
+		return n + 2, true
+	case d&0x80 != 0:
+		return 0, false
+	}
+	dst[n], dst[n+1], dst[n+2] = a<<2|b>>4, b<<4|c>>2, c<<6|d
+	return n + 3, true
 }
