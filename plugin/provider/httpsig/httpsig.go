@@ -561,6 +561,9 @@ func appendSignatureBase(b []byte, req *provider.Request, m *member) ([]byte, er
 		b = append(b, '\n')
 	}
 	b = append(b, `"@signature-params": `...)
+	if m.canonical {
+		return append(b, m.raw...), nil // as sent is as serialized
+	}
 	return m.appendSerialized(b), nil
 }
 

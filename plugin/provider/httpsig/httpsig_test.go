@@ -533,8 +533,13 @@ func FuzzParseDict(f *testing.F) {
 			if ms[i].inner {
 				// Canonical re-serialisation parses back to the same member.
 				again, err := parseDict(ms[i].name + "=" + ms[i].serialize())
-				if err != nil || again[0].serialize() != ms[i].serialize() {
+				if err != nil || again[0].serialize() != ms[i].serialize() || !again[0].canonical {
 					t.Fatalf("round trip of %q: %v", s, err)
+				}
+				// The text as sent is copied into the base exactly when it
+				// is what serialization would give.
+				if ms[i].canonical != (ms[i].raw == ms[i].serialize()) {
+					t.Fatalf("%q: canonical=%v but raw %q, serialized %q", s, ms[i].canonical, ms[i].raw, ms[i].serialize())
 				}
 				continue
 			}
@@ -545,6 +550,50 @@ func FuzzParseDict(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestCanonicalInnerList: an inner list sent canonically is copied into the
+// signature base as is; any other spelling is re-serialised, so both give
+// the same base.
+func TestCanonicalInnerList(t *testing.T) {
+	const want = `("@method" "a\\b");created=5;n=-3;t=tok;s="x\"y"`
+	for _, tc := range []struct {
+		name, in  string
+		canonical bool
+	}{
+		{"canonical", want, true},
+		{"empty list", `();created=5`, true},
+		{"space after (", `( "@method" "a\\b");created=5;n=-3;t=tok;s="x\"y"`, false},
+		{"space before )", `("@method" "a\\b" );created=5;n=-3;t=tok;s="x\"y"`, false},
+		{"two spaces between items", `("@method"  "a\\b");created=5;n=-3;t=tok;s="x\"y"`, false},
+		{"space after ;", `("@method" "a\\b"); created=5;n=-3;t=tok;s="x\"y"`, false},
+		{"leading zero", `("@method" "a\\b");created=05;n=-3;t=tok;s="x\"y"`, false},
+		{"negative leading zero", `("@method" "a\\b");created=5;n=-03;t=tok;s="x\"y"`, false},
+		{"minus zero", `("@method" "a\\b");created=5;n=-0;t=tok;s="x\"y"`, false},
+		{"zero", `("@method");created=0`, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ms, err := parseDict("sig=" + tc.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := &ms[0]
+			if m.canonical != tc.canonical || m.raw != tc.in {
+				t.Fatalf("canonical=%v raw=%q, want %v %q", m.canonical, m.raw, tc.canonical, tc.in)
+			}
+			r := &provider.Request{Method: "GET", Headers: []provider.Header{{Name: "a\\b", Value: "v"}}}
+			got, err := signatureBase(r, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if wantBase := "\"@method\": GET\n\"a\\b\": v\n\"@signature-params\": " + m.serialize(); len(m.items) == 2 && got != wantBase {
+				t.Fatalf("base %q, want %q", got, wantBase)
+			}
+			if !strings.HasSuffix(got, m.serialize()) {
+				t.Fatalf("base %q does not end with the serialization %q", got, m.serialize())
+			}
+		})
+	}
 }
 
 // FuzzVerify sends arbitrary signature fields to one long-lived provider.

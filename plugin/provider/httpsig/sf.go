@@ -34,6 +34,12 @@ type member struct {
 	items  []string // inner list: the component identifiers
 	bytes  []byte   // byte-sequence item
 	params []param
+
+	// raw is an inner list and its parameters as sent; canonical says it
+	// is already what serialization would produce (single spaces, no space
+	// after ';', integers without leading zeros), so it can be copied.
+	raw       string
+	canonical bool
 }
 
 // dict is a parsed dictionary plus the backing arrays its members' slices
@@ -99,9 +105,11 @@ func (d *dict) parse(s string) error {
 			return errSF // boolean true members are not used here
 		}
 		j++
+		start := j
+		itemsCanon := false
 		if j < len(s) && s[j] == '(' {
 			m.inner = true
-			if m.items, j, err = d.parseInner(s, j); err != nil {
+			if m.items, itemsCanon, j, err = d.parseInner(s, j); err != nil {
 				return err
 			}
 		} else if j < len(s) && s[j] == ':' {
@@ -111,8 +119,12 @@ func (d *dict) parse(s string) error {
 		} else {
 			return errSF
 		}
-		if m.params, j, err = d.parseParams(s, j); err != nil {
+		paramsCanon := false
+		if m.params, paramsCanon, j, err = d.parseParams(s, j); err != nil {
 			return err
+		}
+		if m.inner {
+			m.raw, m.canonical = s[start:j], itemsCanon && paramsCanon
 		}
 		d.members = append(d.members, m)
 		j = skipOWS(s, j)
@@ -159,35 +171,43 @@ func parseKey(s string, i int) (string, int, error) {
 }
 
 // parseInner reads an inner list of strings into d.items and returns the
-// member's share of it (capped, so a later append cannot overwrite it).
-func (d *dict) parseInner(s string, i int) ([]string, int, error) {
+// member's share of it (capped, so a later append cannot overwrite it),
+// and whether its spacing is canonical: one space between items, none
+// after '(' or before ')'. Strings are always canonical: '"' and '\\' are
+// the only escapes there are, and both must be escaped.
+func (d *dict) parseInner(s string, i int) (items []string, canonical bool, end int, err error) {
 	i++ // (
 	start := len(d.items)
+	canonical = true
 	for {
+		from := i
 		i = skipSP(s, i)
 		if i >= len(s) {
-			return nil, i, errSF
+			return nil, false, i, errSF
 		}
+		first := len(d.items) == start
 		if s[i] == ')' {
-			return d.items[start:len(d.items):len(d.items)], i + 1, nil
+			canonical = canonical && i == from
+			return d.items[start:len(d.items):len(d.items)], canonical, i + 1, nil
 		}
-		if len(d.items) > start && s[i-1] != ' ' {
-			return nil, i, errSF // items are separated by at least one space
+		if !first && s[i-1] != ' ' {
+			return nil, false, i, errSF // items are separated by at least one space
 		}
+		canonical = canonical && (first && i == from || !first && i == from+1)
 		if s[i] != '"' {
-			return nil, i, errSF
+			return nil, false, i, errSF
 		}
 		v, j, err := parseString(s, i)
 		if err != nil {
-			return nil, j, err
+			return nil, false, j, err
 		}
 		if j < len(s) && s[j] == ';' {
-			return nil, j, errUnsupportedComponent
+			return nil, false, j, errUnsupportedComponent
 		}
 		d.items = append(d.items, v)
 		i = j
 		if len(d.items)-start > 64 {
-			return nil, i, errSF
+			return nil, false, i, errSF
 		}
 	}
 }
@@ -263,31 +283,46 @@ func (d *dict) parseBytes(s string, i int) ([]byte, int, error) {
 }
 
 // parseParams reads parameters into d.params and returns the member's
-// share of it.
-func (d *dict) parseParams(s string, i int) ([]param, int, error) {
+// share of it, and whether they are written canonically (no space after
+// ';', integers as strconv formats them).
+func (d *dict) parseParams(s string, i int) (params []param, canonical bool, end int, err error) {
 	start := len(d.params)
+	canonical = true
 	for i < len(s) && s[i] == ';' {
-		i = skipSP(s, i+1)
-		name, j, err := parseKey(s, i)
+		j := skipSP(s, i+1)
+		canonical = canonical && j == i+1
+		name, j, err := parseKey(s, j)
 		if err != nil {
-			return nil, j, err
+			return nil, false, j, err
 		}
 		for _, p := range d.params[start:] {
 			if p.name == name {
-				return nil, j, errSF
+				return nil, false, j, errSF
 			}
 		}
 		p := param{name: name}
 		if j >= len(s) || s[j] != '=' {
-			return nil, j, errSF // boolean params are not used by RFC 9421
+			return nil, false, j, errSF // boolean params are not used by RFC 9421
 		}
-		if p, j, err = parseParamValue(s, j+1, p); err != nil {
-			return nil, j, err
+		v := j + 1
+		if p, j, err = parseParamValue(s, v, p); err != nil {
+			return nil, false, j, err
 		}
+		canonical = canonical && (!p.isNum || canonicalInt(s[v:j]))
 		d.params = append(d.params, p)
 		i = j
 	}
-	return d.params[start:len(d.params):len(d.params)], i, nil
+	return d.params[start:len(d.params):len(d.params)], canonical, i, nil
+}
+
+// canonicalInt reports whether the integer text n (an optional '-' and
+// digits) is written as strconv formats its value: no leading zero, and
+// no "-0".
+func canonicalInt(n string) bool {
+	if n[0] == '-' {
+		return n[1] != '0'
+	}
+	return n[0] != '0' || len(n) == 1
 }
 
 // parseParamValue reads a parameter's value at s[j]: a string, an integer
