@@ -542,12 +542,6 @@ func (k *key) check(base, sig, sum []byte) bool {
 	return k.pub.Verify(k.jws, base, sig)
 }
 
-// signatureBase builds the RFC 9421 §2.5 signature base (tests).
-func signatureBase(req *provider.Request, m *member) (string, error) {
-	b, err := appendSignatureBase(nil, req, m)
-	return string(b), err
-}
-
 // appendSignatureBase appends the RFC 9421 §2.5 signature base to b.
 func appendSignatureBase(b []byte, req *provider.Request, m *member) ([]byte, error) {
 	for _, c := range m.items {

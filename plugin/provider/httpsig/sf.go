@@ -51,13 +51,6 @@ type dict struct {
 	bytes   []byte
 }
 
-// parseDict parses s into a fresh dict (tests and the fuzz target).
-func parseDict(s string) ([]member, error) {
-	var d dict
-	err := d.parse(s)
-	return d.members, err
-}
-
 // Element counts past which releaseLarge drops a dict's arrays: far more
 // than any real signature uses.
 const (
@@ -398,9 +391,6 @@ func appendInt(b []byte, n int64) []byte {
 	}
 	return append(b, digits[i:]...)
 }
-
-// serialize returns the canonical inner list and parameters (tests).
-func (m *member) serialize() string { return string(m.appendSerialized(nil)) }
 
 // appendSerialized appends the inner list and parameters canonically: the
 // "@signature-params" value of the signature base.
