@@ -93,32 +93,14 @@ func (d *dict) parse(s string) error {
 				return errSF
 			}
 		}
-		m := member{name: name}
 		if j >= len(s) || s[j] != '=' {
 			return errSF // boolean true members are not used here
 		}
-		j++
-		start := j
-		itemsCanon := false
-		if j < len(s) && s[j] == '(' {
-			m.inner = true
-			if m.items, itemsCanon, j, err = d.parseInner(s, j); err != nil {
-				return err
-			}
-		} else if j < len(s) && s[j] == ':' {
-			if m.bytes, j, err = d.parseBytes(s, j); err != nil {
-				return err
-			}
-		} else {
-			return errSF
-		}
-		paramsCanon := false
-		if m.params, paramsCanon, j, err = d.parseParams(s, j); err != nil {
+		m, j, err := d.parseValue(s, j+1)
+		if err != nil {
 			return err
 		}
-		if m.inner {
-			m.raw, m.canonical = s[start:j], itemsCanon && paramsCanon
-		}
+		m.name = name
 		d.members = append(d.members, m)
 		j = skipOWS(s, j)
 		if j == len(s) {
@@ -133,6 +115,33 @@ func (d *dict) parse(s string) error {
 		}
 		i = j
 	}
+}
+
+// parseValue reads a member's value at s[j]: an inner list or a byte
+// sequence, then its parameters.
+func (d *dict) parseValue(s string, j int) (m member, end int, err error) {
+	start := j
+	itemsCanon := false
+	switch {
+	case j < len(s) && s[j] == '(':
+		m.inner = true
+		m.items, itemsCanon, j, err = d.parseInner(s, j)
+	case j < len(s) && s[j] == ':':
+		m.bytes, j, err = d.parseBytes(s, j)
+	default:
+		err = errSF
+	}
+	if err != nil {
+		return m, j, err
+	}
+	paramsCanon := false
+	if m.params, paramsCanon, j, err = d.parseParams(s, j); err != nil {
+		return m, j, err
+	}
+	if m.inner {
+		m.raw, m.canonical = s[start:j], itemsCanon && paramsCanon
+	}
+	return m, j, nil
 }
 
 func skipSP(s string, i int) int {
