@@ -385,6 +385,35 @@ func TestZeroAllocsHMAC(t *testing.T) {
 	}
 }
 
+// TestAllocsEd25519: an ed25519 signature is not under the zero target
+// (the primitive is not ours), but the provider adds no allocation to what
+// ed25519.Verify itself makes on the same signature base.
+func TestAllocsEd25519(t *testing.T) {
+	p := build(t, rfcConfig(), newDeps())
+	req := rfcRequest(`sig-b26=("date" "@method" "@path" "@authority" "content-type" "content-length");created=1618884473;keyid="test-key-ed25519"`,
+		`sig-b26=:wqcAqbmYJ2ji2glfAMaRy4gruYYnx2nEFN2HN6jrnDnQCK1u02Gb04v9EDgwUPiu4A0w6vuQv5lIp5WPpBKRCw==:`)
+	var err error
+	ours := testing.AllocsPerRun(20, func() { _, err = p.Verify(req) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode([]byte(rfcEd25519PEM))
+	pub, perr := x509.ParsePKIXPublicKey(block.Bytes)
+	if perr != nil {
+		t.Fatal(perr)
+	}
+	base := p.base // the base of the last verification
+	sig := p.sigs.members[0].bytes
+	if !ed25519.Verify(pub.(ed25519.PublicKey), base, sig) {
+		t.Fatal("the provider's base does not verify directly")
+	}
+	bare := testing.AllocsPerRun(20, func() { ed25519.Verify(pub.(ed25519.PublicKey), base, sig) })
+	t.Logf("ed25519: provider %v allocations per verification, ed25519.Verify alone %v", ours, bare)
+	if ours > bare {
+		t.Fatalf("provider makes %v allocations, the primitive alone %v", ours, bare)
+	}
+}
+
 // TestScratchReuse checks that reused scratch never leaks between
 // requests: a good request, a bad one, then the good one again, in one
 // provider, each give their own answer, and the identity of the first is
