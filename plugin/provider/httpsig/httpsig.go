@@ -33,12 +33,14 @@
 //
 // # Cost
 //
-// Verification allocates nothing in the steady state for a signature
-// without a nonce (issue 7): the fields are parsed into per-provider
-// dictionaries, the signature base is built in a per-provider buffer, and
-// each HMAC key keeps one keyed hash whose Reset reuses the precomputed
-// pads. A Provider is therefore not safe for concurrent use; proxy-wasm VMs
-// are single-threaded and each has its own.
+// Verification allocates nothing in the steady state (issue 7) for the
+// usual request: each field on one line, strings without escapes, the
+// label the client used before, no nonce (the replay key is one string).
+// The fields are parsed into per-provider dictionaries, the signature base
+// is built in a per-provider buffer (a canonically written inner list is
+// copied, not re-serialised), and each HMAC key keeps one keyed hash whose
+// Reset reuses the precomputed pads. A Provider is therefore not safe for
+// concurrent use; proxy-wasm VMs are single-threaded and each has its own.
 package httpsig
 
 import (
