@@ -25,7 +25,7 @@ func (s *Suite) AllocCases() []AllocCase {
 		{"scoped-token", "tmp", w.scopedReq(T0), false},
 		{"signed-payload", "sp", w.payloadReq(), false},
 		{"authnzerver-key", "az", w.authnzReq(T0), false},
-		{"httpsig-hmac", "hs_hmac", w.httpSigReq("/hsh/x", "partner", w.HSSecret, false, T0), true},
+		{"httpsig-hmac", "hs_hmac", w.httpSigReq("/hsh/x", "partner", w.HSSecret, false, T0), false},
 	}
 }
 

@@ -30,6 +30,17 @@
 // must be in the future. A nonce, when present (or required), is accepted
 // once per key across all VMs (plugin/replay) until the signature's
 // lifetime ends. Results are never cached: a signature covers one request.
+//
+// # Cost
+//
+// Verification allocates nothing in the steady state (issue 7) for the
+// usual request: each field on one line, strings without escapes, the
+// label the client used before, no nonce (the replay key is one string).
+// The fields are parsed into per-provider dictionaries, the signature base
+// is built in a per-provider buffer (a canonically written inner list is
+// copied, not re-serialised), and each HMAC key keeps one keyed hash whose
+// Reset reuses the precomputed pads. A Provider is therefore not safe for
+// concurrent use; proxy-wasm VMs are single-threaded and each has its own.
 package httpsig
 
 import (
@@ -38,6 +49,7 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"errors"
+	"hash"
 	"strconv"
 	"strings"
 
@@ -91,12 +103,19 @@ var algNames = map[string]algorithm{
 }
 
 type key struct {
+	id      string // the keyid, as configured
 	alg     algorithm
 	algName string
 	subject string
-	secret  []byte    // HMAC
+	mac     hash.Hash // HMAC-SHA256 keyed once with the secret
 	pub     *keys.Key // asymmetric
 	jws     keys.Alg  // the JWS algorithm with the same verification
+
+	// claims is the Identity.Claims of the last success with this key,
+	// for label claimsLabel. Maps handed out are never written again, so
+	// successive requests with the same label share one.
+	claims      map[string][]string
+	claimsLabel string
 }
 
 // Provider is a configured HTTP message signature verifier.
@@ -110,6 +129,12 @@ type Provider struct {
 	needCreated, needNonce bool
 	maxBytes               int
 	replay                 provider.ReplayGuard
+
+	// Per-request scratch, reused because a VM is single-threaded. Nothing
+	// returned from Verify points into it.
+	inputs, sigs, digests dict
+	base                  []byte   // the signature base
+	sum                   [32]byte // the computed HMAC
 }
 
 var _ provider.Provider = (*Provider)(nil)
@@ -155,6 +180,7 @@ func FromConfig(name string, o *conf.Object, d provider.Deps) provider.Provider 
 				continue
 			}
 			if k := readKey(ko, id); k != nil {
+				k.id = id
 				p.keys[id] = k
 			}
 			ko.Done()
@@ -199,7 +225,9 @@ func readKey(ko *conf.Object, id string) *key {
 			ko.Fail("secret", "secret is too weak: at least 32 bytes required")
 			return nil
 		}
-		k.secret = s
+		if s != nil {
+			k.mac = hmac.New(sha256.New, s)
+		}
 		return k
 	}
 	if k.alg == 0 {
@@ -247,25 +275,81 @@ func supportedComponent(c string) bool {
 	return true
 }
 
-// fieldValue joins all lines of a header as RFC 9421 §2.1 does.
+// fieldValue joins all lines of a header as RFC 9421 §2.1 does. A field
+// sent on one line, the usual case, is returned without copying.
 func fieldValue(req *provider.Request, name string) (string, bool) {
-	var b strings.Builder
+	first, n := -1, 0
+	for i := range req.Headers {
+		if req.Headers[i].Name == name {
+			if n == 0 {
+				first = i
+			}
+			n++
+		}
+	}
+	switch n {
+	case 0:
+		return "", false
+	case 1:
+		return trimOWS(req.Headers[first].Value), true
+	}
+	b, _ := appendField(nil, req, name)
+	return string(b), true
+}
+
+// appendField appends the joined lines of a header and reports whether
+// there was one.
+func appendField(b []byte, req *provider.Request, name string) ([]byte, bool) {
 	found := false
-	for _, h := range req.Headers {
-		if h.Name != name {
+	for i := range req.Headers {
+		if req.Headers[i].Name != name {
 			continue
 		}
 		if found {
-			b.WriteString(", ")
+			b = append(b, ", "...)
 		}
-		b.WriteString(strings.Trim(h.Value, " \t"))
+		b = append(b, trimOWS(req.Headers[i].Value)...)
 		found = true
 	}
-	return b.String(), found
+	return b, found
+}
+
+// trimOWS is strings.Trim(s, " \t") without building a cutset per call.
+func trimOWS(s string) string {
+	i, j := 0, len(s)
+	for i < j && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	for j > i && (s[j-1] == ' ' || s[j-1] == '\t') {
+		j--
+	}
+	return s[i:j]
 }
 
 // Verify implements provider.Provider.
 func (p *Provider) Verify(req *provider.Request) (provider.Identity, error) {
+	id, err := p.verifyFields(req)
+	p.releaseLargeScratch()
+	return id, err
+}
+
+// scratchKeep bounds the scratch a provider keeps between requests: one
+// hostile request with huge fields must not pin that much memory for the
+// VM's lifetime. Ordinary signatures need far less, so they reuse it.
+const scratchKeep = 8 << 10
+
+// releaseLargeScratch drops scratch that grew past scratchKeep.
+func (p *Provider) releaseLargeScratch() {
+	if cap(p.base) > scratchKeep {
+		p.base = nil
+	}
+	p.inputs.releaseLarge()
+	p.sigs.releaseLarge()
+	p.digests.releaseLarge()
+}
+
+// verifyFields reads, parses and checks the signature fields.
+func (p *Provider) verifyFields(req *provider.Request) (provider.Identity, error) {
 	in, hasIn := fieldValue(req, "signature-input")
 	sig, hasSig := fieldValue(req, "signature")
 	switch {
@@ -276,17 +360,17 @@ func (p *Provider) Verify(req *provider.Request) (provider.Identity, error) {
 	case len(in)+len(sig) > p.maxBytes:
 		return provider.Identity{}, errOversize
 	}
-	inputs, err := parseDict(in)
+	err := p.inputs.parse(in)
 	if err == errUnsupportedComponent {
 		return provider.Identity{}, errComponent
 	}
 	if err != nil {
 		return provider.Identity{}, errSyntax
 	}
-	sigs, err := parseDict(sig)
-	if err != nil {
+	if err := p.sigs.parse(sig); err != nil {
 		return provider.Identity{}, errSyntax
 	}
+	inputs, sigs := p.inputs.members, p.sigs.members
 	var m *member
 	switch {
 	case p.label != "":
@@ -305,9 +389,10 @@ func (p *Provider) Verify(req *provider.Request) (provider.Identity, error) {
 	}
 	var sigBytes []byte
 	found := false
-	for _, s := range sigs {
-		if s.name == m.name {
-			if s.inner || s.bytes == nil || len(s.params) != 0 {
+	for i := range sigs {
+		if s := &sigs[i]; s.name == m.name {
+			// A member that is not an inner list is a byte sequence.
+			if s.inner || len(s.params) != 0 {
 				return provider.Identity{}, errSyntax
 			}
 			sigBytes, found = s.bytes, true
@@ -383,11 +468,12 @@ func (p *Provider) verify(req *provider.Request, m *member, sig []byte) (provide
 			return provider.Identity{}, errRequired
 		}
 	}
-	base, err := signatureBase(req, m)
+	base, err := appendSignatureBase(p.base[:0], req, m)
+	p.base = base
 	if err != nil {
 		return provider.Identity{}, err
 	}
-	if !k.check([]byte(base), sig) {
+	if !k.check(base, sig, p.sum[:0]) {
 		return provider.Identity{}, errSig
 	}
 	// Only now, with the parameters authenticated, look at time and body.
@@ -415,7 +501,7 @@ func (p *Provider) verify(req *provider.Request, m *member, sig []byte) (provide
 	}
 	for _, c := range m.items {
 		if c == "content-digest" {
-			if err := checkDigest(req); err != nil {
+			if err := checkDigest(req, &p.digests); err != nil {
 				return provider.Identity{}, err
 			}
 		}
@@ -431,84 +517,132 @@ func (p *Provider) verify(req *provider.Request, m *member, sig []byte) (provide
 	return provider.Identity{
 		Subject:   k.subject,
 		ExpiresAt: until,
-		Claims:    map[string][]string{"keyid": {keyid}, "label": {m.name}},
+		Claims:    k.claimsFor(m.name),
 	}, nil
 }
 
-func (k *key) check(base, sig []byte) bool {
+// claimsFor returns the claims {"keyid": [id], "label": [label]}, reusing
+// the previous map when the label is the same (clients keep theirs).
+func (k *key) claimsFor(label string) map[string][]string {
+	if k.claims == nil || k.claimsLabel != label {
+		label = strings.Clone(label) // not a view into the request
+		k.claims = map[string][]string{"keyid": {k.id}, "label": {label}}
+		k.claimsLabel = label
+	}
+	return k.claims
+}
+
+// check verifies sig over base; sum is scratch for the computed MAC.
+func (k *key) check(base, sig, sum []byte) bool {
 	if k.alg == algHMACSHA256 {
-		mac := hmac.New(sha256.New, k.secret)
-		mac.Write(base)
-		return hmac.Equal(mac.Sum(nil), sig)
+		k.mac.Reset()
+		k.mac.Write(base)
+		ok := hmac.Equal(k.mac.Sum(sum), sig)
+		clear(sum[:cap(sum)]) // the valid MAC of a forged base does not linger
+		return ok
 	}
 	return k.pub.Verify(k.jws, base, sig)
 }
 
-// signatureBase builds the RFC 9421 §2.5 signature base.
-func signatureBase(req *provider.Request, m *member) (string, error) {
-	var b strings.Builder
+// appendSignatureBase appends the RFC 9421 §2.5 signature base to b.
+func appendSignatureBase(b []byte, req *provider.Request, m *member) ([]byte, error) {
 	for _, c := range m.items {
-		v, ok := componentValue(req, c)
-		if !ok {
-			return "", errComponent
+		b = append(b, '"')
+		b = append(b, c...)
+		b = append(b, `": `...)
+		var ok bool
+		if b, ok = appendComponent(b, req, c); !ok {
+			return b, errComponent
 		}
-		b.WriteByte('"')
-		b.WriteString(c)
-		b.WriteString(`": `)
-		b.WriteString(v)
-		b.WriteByte('\n')
+		b = append(b, '\n')
 	}
-	b.WriteString(`"@signature-params": `)
-	b.WriteString(m.serialize())
-	return b.String(), nil
+	b = append(b, `"@signature-params": `...)
+	if m.canonical {
+		return append(b, m.raw...), nil // as sent is as serialized
+	}
+	return m.appendSerialized(b), nil
 }
 
-func componentValue(req *provider.Request, c string) (string, bool) {
-	rawPath, query, hasQuery := strings.Cut(req.RawPath, "?")
+// appendComponent appends the value of component c, or reports that the
+// request has none (or one that cannot go into a signature base).
+func appendComponent(b []byte, req *provider.Request, c string) ([]byte, bool) {
 	switch c {
 	case "@method":
-		return req.Method, req.Method != ""
+		return append(b, req.Method...), req.Method != ""
 	case "@authority":
 		// Lower-cased; the port is kept as sent (no scheme to decide
 		// whether it is the default one).
-		a := strings.ToLower(req.Authority)
-		return a, a != ""
+		return appendLower(b, req.Authority), req.Authority != ""
 	case "@path":
+		rawPath, _ := splitQuery(req.RawPath)
 		if rawPath == "" {
 			rawPath = "/"
 		}
-		return rawPath, true
+		return append(b, rawPath...), true
 	case "@query":
-		if !hasQuery {
-			return "?", true
-		}
-		return "?" + query, true
+		_, query := splitQuery(req.RawPath)
+		return append(append(b, '?'), query...), true
 	case "@request-target":
-		return req.RawPath, req.RawPath != ""
+		return append(b, req.RawPath...), req.RawPath != ""
 	}
-	v, ok := fieldValue(req, c)
-	for i := 0; i < len(v); i++ {
-		if v[i] < 0x20 && v[i] != '\t' {
-			return "", false // no line breaks in the base
+	start := len(b)
+	b, found := appendField(b, req, c)
+	if !found {
+		return b, false
+	}
+	for _, ch := range b[start:] {
+		if ch < 0x20 && ch != '\t' {
+			return b, false // no line breaks in the base
 		}
 	}
-	return v, ok
+	return b, true
 }
 
-// checkDigest verifies Content-Digest (RFC 9530) against the body.
-func checkDigest(req *provider.Request) error {
+// splitQuery cuts a request target at its first '?' (the query is "" when
+// there is none).
+func splitQuery(target string) (path, query string) {
+	for i := 0; i < len(target); i++ {
+		if target[i] == '?' {
+			return target[:i], target[i+1:]
+		}
+	}
+	return target, ""
+}
+
+// appendLower appends strings.ToLower(s) without its allocation when s is
+// ASCII (always, for a valid authority); other input takes the general
+// path so the result is the same.
+func appendLower(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return append(b, strings.ToLower(s)...)
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
+}
+
+// checkDigest verifies Content-Digest (RFC 9530) against the body; d is
+// scratch for the parsed field.
+func checkDigest(req *provider.Request, d *dict) error {
 	v, ok := fieldValue(req, "content-digest")
 	if !ok {
 		return errDigestSyntax
 	}
-	ds, err := parseDict(v)
-	if err != nil {
+	if d.parse(v) != nil {
 		return errDigestSyntax
 	}
 	checked := 0
-	for _, d := range ds {
+	for i := range d.members {
+		dg := &d.members[i]
 		var sum []byte
-		switch d.name {
+		switch dg.name {
 		case "sha-256":
 			s := sha256.Sum256(req.Body)
 			sum = s[:]
@@ -518,7 +652,7 @@ func checkDigest(req *provider.Request) error {
 		default:
 			continue // other algorithms are ignored (RFC 9530 §2)
 		}
-		if d.inner || !hmac.Equal(sum, d.bytes) {
+		if dg.inner || !hmac.Equal(sum, dg.bytes) {
 			return errDigest
 		}
 		checked++

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -340,11 +341,220 @@ func BenchmarkVerifyEd25519(b *testing.B) {
 	}
 }
 
+// hmacFixture is a provider with one HMAC key and a signed request like
+// the benchmark suite's: default required components, created, keyid, one
+// field line each. digest adds a covered content-digest, nonce a nonce.
+func hmacFixture(t testing.TB, digest, nonce bool) (*Provider, *provider.Request) {
+	t.Helper()
+	secret := []byte("0123456789abcdef0123456789abcdef01234567")
+	cfg := map[string]any{"keys": map[string]any{"partner": map[string]any{"alg": "hmac-sha256", "secret": string(secret)}}}
+	inner := `("@method" "@path" "@authority");created=` + strconv.FormatInt(t0, 10) + `;keyid="partner"`
+	if digest {
+		inner = `("@method" "@path" "@authority" "content-digest");created=` + strconv.FormatInt(t0, 10) + `;keyid="partner"`
+	}
+	if nonce {
+		inner += `;nonce="n-1"`
+	}
+	r := baseRequest(`{"qty":1}`)
+	client{secret: secret}.sign(t, r, "sig1", inner, "hmac")
+	return build(t, cfg, newDeps()), r
+}
+
+// TestZeroAllocsHMAC holds issue 7's target for the shared-secret scheme:
+// verifying a valid hmac-sha256 signature allocates nothing, with or
+// without a covered content-digest, once the provider is warm.
+func TestZeroAllocsHMAC(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		digest bool
+	}{
+		{"method path authority", false},
+		{"with content-digest", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, r := hmacFixture(t, tc.digest, false)
+			var err error
+			n := testing.AllocsPerRun(100, func() { _, err = p.Verify(r) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != 0 {
+				t.Fatalf("%v allocations per verification, want 0", n)
+			}
+		})
+	}
+}
+
+// TestAllocsEd25519: an ed25519 signature is not under the zero target
+// (the primitive is not ours), but the provider adds no allocation to what
+// ed25519.Verify itself makes on the same signature base.
+func TestAllocsEd25519(t *testing.T) {
+	p := build(t, rfcConfig(), newDeps())
+	req := rfcRequest(`sig-b26=("date" "@method" "@path" "@authority" "content-type" "content-length");created=1618884473;keyid="test-key-ed25519"`,
+		`sig-b26=:wqcAqbmYJ2ji2glfAMaRy4gruYYnx2nEFN2HN6jrnDnQCK1u02Gb04v9EDgwUPiu4A0w6vuQv5lIp5WPpBKRCw==:`)
+	var err error
+	ours := testing.AllocsPerRun(20, func() { _, err = p.Verify(req) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode([]byte(rfcEd25519PEM))
+	pub, perr := x509.ParsePKIXPublicKey(block.Bytes)
+	if perr != nil {
+		t.Fatal(perr)
+	}
+	base := p.base // the base of the last verification
+	sig := p.sigs.members[0].bytes
+	if !ed25519.Verify(pub.(ed25519.PublicKey), base, sig) {
+		t.Fatal("the provider's base does not verify directly")
+	}
+	bare := testing.AllocsPerRun(20, func() { ed25519.Verify(pub.(ed25519.PublicKey), base, sig) })
+	t.Logf("ed25519: provider %v allocations per verification, ed25519.Verify alone %v", ours, bare)
+	if ours > bare {
+		t.Fatalf("provider makes %v allocations, the primitive alone %v", ours, bare)
+	}
+}
+
+// TestScratchReuse checks that reused scratch never leaks between
+// requests: a good request, a bad one, then the good one again, in one
+// provider, each give their own answer, and the identity of the first is
+// unchanged by what came after.
+func TestScratchReuse(t *testing.T) {
+	p, good := hmacFixture(t, true, false)
+	_, other := hmacFixture(t, true, false)
+	other.Authority = "evil.example.com"
+	id, err := p.Verify(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Verify(other); provider.ReasonOf(err) != provider.ReasonBadSignature {
+		t.Fatalf("tampered request: %v", err)
+	}
+	relabelled := *good
+	relabelled.Headers = append([]provider.Header(nil), good.Headers...)
+	for i := range relabelled.Headers {
+		h := &relabelled.Headers[i]
+		if h.Name == "signature-input" || h.Name == "signature" {
+			h.Value = "zz" + strings.TrimPrefix(h.Value, "sig1")
+		}
+	}
+	id2, err := p.Verify(&relabelled)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := id.Claims["label"]; len(got) != 1 || got[0] != "sig1" {
+		t.Fatalf("first identity's label became %q", got)
+	}
+	if got := id2.Claims["label"]; len(got) != 1 || got[0] != "zz" || id2.Claims["keyid"][0] != "partner" {
+		t.Fatalf("second identity claims %v", id2.Claims)
+	}
+	if _, err := p.Verify(good); err != nil {
+		t.Fatalf("good request after others: %v", err)
+	}
+}
+
+// TestScratchReleased: a request with huge fields leaves no large scratch
+// behind, and ordinary requests around it still verify.
+func TestScratchReleased(t *testing.T) {
+	secret := []byte("0123456789abcdef0123456789abcdef01234567")
+	cfg := map[string]any{"max_header_bytes": 65536, "keys": map[string]any{"partner": map[string]any{"alg": "hmac-sha256", "secret": string(secret)}}}
+	p := build(t, cfg, newDeps())
+	sign := func(r *provider.Request, inner string) *provider.Request {
+		client{secret: secret}.sign(t, r, "sig1", inner, "hmac")
+		return r
+	}
+	created := strconv.FormatInt(t0, 10)
+	small := sign(baseRequest("{}"), `("@method" "@path" "@authority");created=`+created+`;keyid="partner"`)
+	huge := baseRequest("{}")
+	huge.Headers = append(huge.Headers, provider.Header{Name: "x-big", Value: strings.Repeat("b", 50_000)})
+	var many strings.Builder
+	for i := 0; i < 60; i++ {
+		many.WriteString(` "x-h` + strconv.Itoa(i) + `"`)
+		huge.Headers = append(huge.Headers, provider.Header{Name: "x-h" + strconv.Itoa(i), Value: "v"})
+	}
+	sign(huge, `("@method" "@path" "@authority" "x-big"`+many.String()+`);created=`+created+`;keyid="partner";tag="`+strings.Repeat("t", 2000)+`"`)
+	var hugeSigs strings.Builder
+	for i := 0; i < 20; i++ {
+		hugeSigs.WriteString(", s" + strconv.Itoa(i) + "=:" + strings.Repeat("QUFB", 100) + ":")
+	}
+	for i := range huge.Headers {
+		if huge.Headers[i].Name == "signature" {
+			huge.Headers[i].Value += hugeSigs.String()
+		}
+	}
+	for i, r := range []*provider.Request{small, huge, small} {
+		if _, err := p.Verify(r); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		for name, c := range map[string]int{"base": cap(p.base), "sig bytes": cap(p.sigs.bytes), "input items": cap(p.inputs.items),
+			"sig members": cap(p.sigs.members), "input params": cap(p.inputs.params)} {
+			if c > scratchKeep {
+				t.Fatalf("request %d left %s scratch of capacity %d", i, name, c)
+			}
+		}
+	}
+	if cap(p.base) == 0 {
+		t.Fatal("an ordinary request's base buffer was not kept for reuse")
+	}
+}
+
+func BenchmarkVerifyHMAC(b *testing.B) {
+	for _, bc := range []struct {
+		name          string
+		digest, nonce bool
+	}{
+		{"plain", false, false},
+		{"content-digest", true, false},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			p, r := hmacFixture(b, bc.digest, bc.nonce)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := p.Verify(r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// describe renders members so that a fresh parse and a reused dict's can
+// be compared (nil and empty slices look alike).
+func describe(ms []member) string {
+	var b strings.Builder
+	for _, m := range ms {
+		fmt.Fprintf(&b, "%q inner=%v items=%q bytes=%x params=", m.name, m.inner, m.items, m.bytes)
+		for _, p := range m.params {
+			fmt.Fprintf(&b, "[%q %q %d %v %v]", p.name, p.str, p.num, p.isNum, p.isStr)
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// A dict that parsed something else before gives the same answer as a
+// fresh one: reused scratch never leaks between parses.
+var reusePrimers = []string{
+	`sig0=("@method" "x-a" "x-\\b");created=1;keyid="k\"q";tag=tok/1, sig9=:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA:`,
+	`a=:AAAA:;x=1, b=("c");y="z"`,
+}
+
 func FuzzParseDict(f *testing.F) {
 	f.Add(`sig-b26=("date" "@method");created=1618884473;keyid="test-key-ed25519"`)
 	f.Add(`sig1=:AAAA:, sig2=:BBBB:`)
+	f.Add(`sig1=("@method" "a\\b");created=-12;nonce="x\"y";alg=hmac-sha256, sig2=:YWJj:;k=*t`)
+	f.Add(`sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:, sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:`)
 	f.Fuzz(func(t *testing.T, s string) {
 		ms, err := parseDict(s)
+		for _, primer := range reusePrimers {
+			var d dict
+			if d.parse(primer) != nil {
+				t.Fatalf("primer %q does not parse", primer)
+			}
+			err2 := d.parse(s)
+			if (err == nil) != (err2 == nil) || err == nil && describe(ms) != describe(d.members) {
+				t.Fatalf("reused dict differs on %q:\n%v %s\n%v %s", s, err, describe(ms), err2, describe(d.members))
+			}
+		}
 		if err != nil {
 			return
 		}
@@ -352,10 +562,98 @@ func FuzzParseDict(f *testing.F) {
 			if ms[i].inner {
 				// Canonical re-serialisation parses back to the same member.
 				again, err := parseDict(ms[i].name + "=" + ms[i].serialize())
-				if err != nil || again[0].serialize() != ms[i].serialize() {
+				if err != nil || again[0].serialize() != ms[i].serialize() || !again[0].canonical {
 					t.Fatalf("round trip of %q: %v", s, err)
 				}
+				// The text as sent is copied into the base exactly when it
+				// is what serialization would give.
+				if ms[i].canonical != (ms[i].raw == ms[i].serialize()) {
+					t.Fatalf("%q: canonical=%v but raw %q, serialized %q", s, ms[i].canonical, ms[i].raw, ms[i].serialize())
+				}
+				continue
 			}
+			// A byte sequence decodes as the standard library's strict
+			// decoder does: its canonical encoding is in the input.
+			if enc := ":" + base64.StdEncoding.EncodeToString(ms[i].bytes) + ":"; !strings.Contains(s, enc) {
+				t.Fatalf("%q: decoded %x, whose encoding %s is not in the input", s, ms[i].bytes, enc)
+			}
+		}
+	})
+}
+
+// TestCanonicalInnerList: an inner list sent canonically is copied into the
+// signature base as is; any other spelling is re-serialised, so both give
+// the same base.
+func TestCanonicalInnerList(t *testing.T) {
+	const want = `("@method" "a\\b");created=5;n=-3;t=tok;s="x\"y"`
+	for _, tc := range []struct {
+		name, in  string
+		canonical bool
+	}{
+		{"canonical", want, true},
+		{"empty list", `();created=5`, true},
+		{"space after (", `( "@method" "a\\b");created=5;n=-3;t=tok;s="x\"y"`, false},
+		{"space before )", `("@method" "a\\b" );created=5;n=-3;t=tok;s="x\"y"`, false},
+		{"two spaces between items", `("@method"  "a\\b");created=5;n=-3;t=tok;s="x\"y"`, false},
+		{"space after ;", `("@method" "a\\b"); created=5;n=-3;t=tok;s="x\"y"`, false},
+		{"leading zero", `("@method" "a\\b");created=05;n=-3;t=tok;s="x\"y"`, false},
+		{"negative leading zero", `("@method" "a\\b");created=5;n=-03;t=tok;s="x\"y"`, false},
+		{"minus zero", `("@method" "a\\b");created=5;n=-0;t=tok;s="x\"y"`, false},
+		{"zero", `("@method");created=0`, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ms, err := parseDict("sig=" + tc.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := &ms[0]
+			if m.canonical != tc.canonical || m.raw != tc.in {
+				t.Fatalf("canonical=%v raw=%q, want %v %q", m.canonical, m.raw, tc.canonical, tc.in)
+			}
+			r := &provider.Request{Method: "GET", Headers: []provider.Header{{Name: "a\\b", Value: "v"}}}
+			got, err := signatureBase(r, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if wantBase := "\"@method\": GET\n\"a\\b\": v\n\"@signature-params\": " + m.serialize(); len(m.items) == 2 && got != wantBase {
+				t.Fatalf("base %q, want %q", got, wantBase)
+			}
+			if !strings.HasSuffix(got, m.serialize()) {
+				t.Fatalf("base %q does not end with the serialization %q", got, m.serialize())
+			}
+		})
+	}
+}
+
+// FuzzVerify sends arbitrary signature fields to one long-lived provider.
+// Nothing panics, and a valid request verifies after every hostile one, so
+// no scratch state carries over from one request to the next.
+func FuzzVerify(f *testing.F) {
+	p, good := hmacFixture(f, true, false)
+	in, _ := good.Header("signature-input")
+	sig, _ := good.Header("signature")
+	f.Add(in, sig)
+	f.Add(in+", "+in, sig)
+	f.Add(strings.Replace(in, "sig1", "sig2", 1)+", "+in, sig+", "+sig)
+	f.Add(`sig1=("@query" "@request-target" "content-type" "x-absent");created=1;keyid="partner";nonce="n"`, `sig1=:AAAA:`)
+	f.Fuzz(func(t *testing.T, in, sig string) {
+		r := *good
+		r.Headers = nil
+		for _, h := range good.Headers {
+			switch h.Name {
+			case "signature-input":
+				h.Value = in
+			case "signature":
+				h.Value = sig
+			}
+			r.Headers = append(r.Headers, h)
+		}
+		id, err := p.Verify(&r)
+		if err == nil && (id.Subject != "partner" || id.Claims["keyid"][0] != "partner") {
+			t.Fatalf("accepted with identity %+v", id)
+		}
+		if _, err := p.Verify(good); err != nil {
+			t.Fatalf("valid request refused after %q / %q: %v", in, sig, err)
 		}
 	})
 }
