@@ -12,6 +12,15 @@ type ReplayGuard interface {
 	Use(key string, now, expiresAt int64) error
 }
 
+// BytesReplayGuard is a ReplayGuard that also takes its key as bytes and
+// keeps no reference to them (package replay's Guard is one), so a
+// provider can build keys in a reused buffer. Providers check for it with
+// a type assertion and fall back to Use.
+type BytesReplayGuard interface {
+	ReplayGuard
+	UseBytes(key []byte, now, expiresAt int64) error
+}
+
 // Counter is a monotonically increasing metric.
 type Counter interface{ Increment(delta int64) }
 

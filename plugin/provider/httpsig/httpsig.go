@@ -135,6 +135,7 @@ type Provider struct {
 	inputs, sigs, digests dict
 	base                  []byte   // the signature base
 	sum                   [32]byte // the computed HMAC
+	replayKey             []byte   // the nonce's replay key
 }
 
 var _ provider.Provider = (*Provider)(nil)
@@ -333,6 +334,20 @@ func (p *Provider) Verify(req *provider.Request) (provider.Identity, error) {
 	return id, err
 }
 
+// useNonce marks (provider, keyid, nonce) as used across all VMs, building
+// the key in scratch when the guard takes bytes.
+func (p *Provider) useNonce(keyid, nonce string, now, until int64) error {
+	g, ok := p.replay.(provider.BytesReplayGuard)
+	if !ok {
+		return p.replay.Use(p.name+"\x00"+keyid+"\x00"+nonce, now, until)
+	}
+	k := append(p.replayKey[:0], p.name...)
+	k = append(append(k, 0), keyid...)
+	k = append(append(k, 0), nonce...)
+	p.replayKey = k
+	return g.UseBytes(k, now, until)
+}
+
 // scratchKeep bounds the scratch a provider keeps between requests: one
 // hostile request with huge fields must not pin that much memory for the
 // VM's lifetime. Ordinary signatures need far less, so they reuse it.
@@ -342,6 +357,9 @@ const scratchKeep = 8 << 10
 func (p *Provider) releaseLargeScratch() {
 	if cap(p.base) > scratchKeep {
 		p.base = nil
+	}
+	if cap(p.replayKey) > scratchKeep {
+		p.replayKey = nil
 	}
 	p.inputs.releaseLarge()
 	p.sigs.releaseLarge()
@@ -510,7 +528,7 @@ func (p *Provider) verify(req *provider.Request, m *member, sig []byte) (provide
 		return provider.Identity{}, errNoNonce
 	}
 	if hasNonce {
-		if err := p.replay.Use(p.name+"\x00"+keyid+"\x00"+nonce, now, until); err != nil {
+		if err := p.useNonce(keyid, nonce, now, until); err != nil {
 			return provider.Identity{}, err
 		}
 	}

@@ -293,7 +293,48 @@ func TestHostile(t *testing.T) {
 			t.Fatalf("replay accepted by the second VM: %v", err)
 		}
 	})
+
+	// A guard that takes bytes gets the same key a string guard gets, so
+	// VMs built either way share their nonces.
+	t.Run("bytes and string keys agree", func(t *testing.T) {
+		var viaBytes, viaString recordingGuard
+		r := baseRequest(`{"qty":1}`)
+		cl.sign(t, r, "sig1", stdNonce, "k1")
+		if _, err := build(t, cfg, provider.Deps{Replay: &viaBytes}).Verify(r); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := build(t, cfg, provider.Deps{Replay: stringOnly{&viaString}}).Verify(r); err != nil {
+			t.Fatal(err)
+		}
+		if viaBytes.bytesCalls != 1 || viaBytes.stringCalls != 0 || viaString.stringCalls != 1 {
+			t.Fatalf("calls: bytes guard %+v, string guard %+v", viaBytes, viaString)
+		}
+		if viaBytes.last != viaString.last || !strings.HasSuffix(viaBytes.last, "\x00n1") {
+			t.Fatalf("keys differ: %q vs %q", viaBytes.last, viaString.last)
+		}
+	})
 }
+
+// recordingGuard accepts every key and records the last one and how it came.
+type recordingGuard struct {
+	last                    string
+	bytesCalls, stringCalls int
+}
+
+func (g *recordingGuard) Use(key string, now, exp int64) error {
+	g.last, g.stringCalls = key, g.stringCalls+1
+	return nil
+}
+
+func (g *recordingGuard) UseBytes(key []byte, now, exp int64) error {
+	g.last, g.bytesCalls = string(key), g.bytesCalls+1
+	return nil
+}
+
+// stringOnly hides UseBytes.
+type stringOnly struct{ g *recordingGuard }
+
+func (s stringOnly) Use(key string, now, exp int64) error { return s.g.Use(key, now, exp) }
 
 func TestConfigErrors(t *testing.T) {
 	cases := []struct {

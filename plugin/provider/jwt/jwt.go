@@ -509,12 +509,6 @@ func (p *Provider) checkClaims(t *parsed, c *claims, now int64) (provider.Identi
 	return id, nil
 }
 
-// bytesGuard is a ReplayGuard that also takes its key as bytes (package
-// replay's Guard does), sparing the key's string on every request.
-type bytesGuard interface {
-	UseBytes(key []byte, now, expiresAt int64) error
-}
-
 // useOnce marks the token's single-use value (provider, subject, time,
 // nonce) as used across all VMs.
 func (p *Provider) useOnce(c *claims, now, expires int64) error {
@@ -524,7 +518,7 @@ func (p *Provider) useOnce(c *claims, now, expires int64) error {
 	k = strconv.AppendInt(append(k, 0), c.time, 10)
 	k = append(append(k, 0), c.nonce...)
 	sc.key = k
-	if g, ok := p.replay.(bytesGuard); ok {
+	if g, ok := p.replay.(provider.BytesReplayGuard); ok {
 		return g.UseBytes(k, now, expires)
 	}
 	return p.replay.Use(string(k), now, expires)
