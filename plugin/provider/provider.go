@@ -139,6 +139,7 @@ type Identity struct {
 	Headers []Header
 	// Claims are verified claims flattened by dotted path (e.g. "scope",
 	// "org.team") for per-rule claim checks; nil for schemes without claims.
+	// Read-only: a provider may hand the same map to successive identities.
 	Claims map[string][]string
 	// ExpiresAt is when the credential stops being valid, in unix
 	// nanoseconds, or 0 when unknown. Caches must not outlive it.
@@ -147,7 +148,10 @@ type Identity struct {
 
 // Provider verifies one kind of credential. Implementations are built once
 // from the configuration and are used by one VM at a time (proxy-wasm VMs are
-// single-threaded); they must not keep per-request state in fields.
+// single-threaded). No state of one request may outlive its Verify call;
+// reusing scratch buffers between calls is fine (and is how the verifiers
+// avoid allocating), which is also why a Provider is not safe for
+// concurrent use.
 type Provider interface {
 	// Name is the provider's configured name, unique in the configuration.
 	Name() string
