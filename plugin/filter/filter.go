@@ -78,6 +78,7 @@ import (
 	"github.com/tokengate/tokengate/plugin/config"
 	"github.com/tokengate/tokengate/plugin/internal/proxywasm"
 	"github.com/tokengate/tokengate/plugin/internal/shared"
+	"github.com/tokengate/tokengate/plugin/policy"
 	"github.com/tokengate/tokengate/plugin/provider"
 	"github.com/tokengate/tokengate/plugin/provider/conf"
 )
@@ -121,19 +122,28 @@ type vmContext struct {
 }
 
 func (v *vmContext) NewPluginContext(uint32) types.PluginContext {
-	return &pluginContext{opts: v.opts, metrics: map[metricKey]counter{}}
+	return &pluginContext{opts: v.opts, metrics: map[*policy.Rule]*ruleCounters{}}
 }
 
-type metricKey struct {
-	rule, provider, outcome string
-	reason                  provider.Reason
+// ruleCounters are the request counters of one rule (the nil rule is
+// "_none"): found by the rule's pointer, then by a short scan, because
+// hashing and comparing a key of four strings on every request cost more
+// than the rest of the count.
+type ruleCounters struct {
+	entries []ruleCounter
+}
+
+type ruleCounter struct {
+	provider, outcome string
+	reason            provider.Reason
+	c                 counter
 }
 
 type pluginContext struct {
 	types.DefaultPluginContext
 	opts    Options
 	cfg     *config.Config
-	metrics map[metricKey]counter
+	metrics map[*policy.Rule]*ruleCounters
 	tickers []tickerState
 }
 
@@ -175,6 +185,9 @@ func (p *pluginContext) OnPluginStart(int) (status types.OnPluginStartStatus) {
 		return types.OnPluginStartStatusFailed
 	}
 	p.cfg = cfg
+	// Counters are found by rule pointer: forget the old rules' (the host
+	// keeps the metrics themselves, and defining a name again finds them).
+	clear(p.metrics)
 	for _, r := range cfg.Policy.Rules() {
 		if r.Shadow {
 			proxywasm.LogWarn("tokengate: rule " + strconv.Quote(r.Name) + " is in shadow mode: its denials are logged, not enforced")
@@ -255,15 +268,28 @@ func (p *pluginContext) NewHttpContext(id uint32) types.HttpContext {
 	return &httpContext{plugin: p, id: id}
 }
 
-// count increments the request counter for one outcome.
-func (p *pluginContext) count(rule, prov, outcome string, reason provider.Reason) {
-	k := metricKey{rule, prov, outcome, reason}
-	c, ok := p.metrics[k]
-	if !ok {
-		c = counter{proxywasm.DefineCounterMetric("tokengate.requests.rule." + rule + ".provider." + prov +
-			".outcome." + outcome + ".reason." + string(reason))}
-		p.metrics[k] = c
+// count increments the request counter for one outcome of rule (nil: no
+// rule matched).
+func (p *pluginContext) count(rule *policy.Rule, prov, outcome string, reason provider.Reason) {
+	rc := p.metrics[rule]
+	if rc == nil {
+		rc = &ruleCounters{}
+		p.metrics[rule] = rc
 	}
+	for i := range rc.entries {
+		e := &rc.entries[i]
+		if e.reason == reason && e.outcome == outcome && e.provider == prov {
+			e.c.Increment(1)
+			return
+		}
+	}
+	name := "_none"
+	if rule != nil {
+		name = rule.Name
+	}
+	c := counter{proxywasm.DefineCounterMetric("tokengate.requests.rule." + name + ".provider." + prov +
+		".outcome." + outcome + ".reason." + string(reason))}
+	rc.entries = append(rc.entries, ruleCounter{prov, outcome, reason, c})
 	c.Increment(1)
 }
 

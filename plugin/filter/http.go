@@ -250,7 +250,7 @@ func (h *httpContext) apply(v *policy.Verdict) types.Action {
 	if !v.Allow {
 		return h.refuse(v)
 	}
-	rule := ruleName(v)
+	rule := v.Rule
 	if v.Shadow {
 		h.logDenial("tokengate: shadow: would deny", v)
 		p.count(rule, refusingProvider(v), "shadow_denied", v.Reason)
@@ -383,7 +383,7 @@ func (h *httpContext) refuse(v *policy.Verdict) types.Action {
 	} else {
 		proxywasm.LogError("tokengate: denied status=" + strconv.Itoa(status) + " reason=" + string(v.Reason))
 	}
-	p.count(ruleName(v), refusingProvider(v), "denied", v.Reason)
+	p.count(v.Rule, refusingProvider(v), "denied", v.Reason)
 	_ = proxywasm.SendHttpResponse(uint32(status), headers, []byte(body), -1)
 	return types.ActionPause
 }
