@@ -20,6 +20,12 @@ type ModuleSize struct {
 	DataSegments int // active segments
 	DataPayload  int // bytes written into memory
 	DataHeaders  int // per-segment flag, offset expression and length
+	// Segments whose header is larger than their payload. In the Go
+	// build these are nearly all runtime.findfunctab: on wasm a function's
+	// PCs span 1<<16 (PC = function index<<16 | resume point), so the
+	// table has 16 buckets of 20 bytes per function, each holding only a
+	// 2-byte function index among zeros: one segment per bucket.
+	HeaderHeavySegments, HeaderHeavyPayload, HeaderHeavyHeaders int
 
 	Names int // the "name" custom section (function names for backtraces)
 	Other int // the 8-byte header and every other section
@@ -72,6 +78,11 @@ func MeasureModuleSize(wasm []byte) (ModuleSize, error) {
 	for _, s := range segs {
 		m.DataPayload += len(s.Data)
 		m.DataHeaders += s.Header
+		if s.Header > len(s.Data) {
+			m.HeaderHeavySegments++
+			m.HeaderHeavyPayload += len(s.Data)
+			m.HeaderHeavyHeaders += s.Header
+		}
 	}
 	m.Packages = byPackage(fns)
 	return m, nil

@@ -63,6 +63,10 @@ func TestModuleSize(t *testing.T) {
 	if overhead := m.Data - m.DataPayload - m.DataHeaders; overhead < 3 || overhead > 11 {
 		t.Errorf("data section %d bytes = payload %d + headers %d + %d", m.Data, m.DataPayload, m.DataHeaders, overhead)
 	}
+	if m.HeaderHeavySegments > m.DataSegments || m.HeaderHeavyHeaders > m.DataHeaders || m.HeaderHeavyPayload > m.DataPayload {
+		t.Errorf("header-heavy segments (%d, payload %d, headers %d) exceed the totals", m.HeaderHeavySegments, m.HeaderHeavyPayload, m.HeaderHeavyHeaders)
+	}
+	t.Logf("segments whose header outweighs their payload: %d, payload %d, headers %d", m.HeaderHeavySegments, m.HeaderHeavyPayload, m.HeaderHeavyHeaders)
 	if m.Names == 0 {
 		// A stripped module (-ldflags=-s): nothing to attribute code to.
 		if len(m.Packages) != 1 || m.Packages[0].Package != PkgUnnamed {
