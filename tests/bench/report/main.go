@@ -314,6 +314,25 @@ func run(wasmPath, outDir string, rounds int, cps []int, long bool) error {
 	p("| compile (fresh runtime, no cache), median of %d | %s |\n", len(compiles), dur(median(compiles)))
 	p("| instantiate + configure per VM (StartPlugin with 1 worker = base, canary, worker VMs; ÷ 3), median of %d | %s |\n", len(starts), dur(st))
 	p("| the same with a one-rule configuration and no provider (`%s`) | %s |\n\n", bench.MinimalConfig, dur(median(minStarts)))
+	if sz, err := bench.MeasureModuleSize(wasm); err == nil {
+		p("Where the bytes are (tests/bench/size.go): code %d, data %d in %d segments (%d written, %d segment headers; ",
+			sz.Code, sz.Data, sz.DataSegments, sz.DataPayload, sz.DataHeaders)
+		p("%d segments carry more header than payload, %d bytes of header for %d, the runtime's findfunctab), ",
+			sz.HeaderHeavySegments, sz.HeaderHeavyHeaders, sz.HeaderHeavyPayload)
+		p("function names %d, everything else %d. Code by Go package, largest first: ", sz.Names, sz.Other)
+		for i, pk := range sz.Packages {
+			if i == 12 {
+				break
+			}
+			if i > 0 {
+				p(", ")
+			}
+			p("%s %d", pk.Package, pk.Bytes)
+		}
+		p(".\n\n")
+	} else {
+		p("Size breakdown unavailable: %v\n\n", err)
+	}
 
 	p("## Memory\n\n")
 	p("Mixed requests (pass-through, API key, IP rule, both rolling-code modes, scoped token, fresh EdDSA JWT, ")
