@@ -13,7 +13,7 @@ import (
 
 // bareOf pairs a wasm scheme with the primitive it is held against.
 var bareOf = map[string]string{
-	"jwt-eddsa": "ed25519", "jwt-es256": "ecdsa-p256", "jwt-rs256": "rsa-2048",
+	"jwt-eddsa": "ed25519", "jwt-es256": "ecdsa-p256", "jwt-rs256": "rsa-2048", "jwt-eddsa-once": "ed25519",
 	"httpsig-ed25519": "ed25519", "httpsig-hmac": "hmac-sha256",
 }
 
