@@ -73,7 +73,6 @@ func verifyCallCounts(t *testing.T) callCounter {
 	return counts
 }
 
-
 // TestVerifyCallCounts measures how many field operations one
 // ed25519.Verify performs in the plugin's runtime (the estimate in
 // README.md rests on them; run with -v to see them all). Calls that the
