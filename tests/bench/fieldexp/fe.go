@@ -90,29 +90,33 @@ func bitsAt(w *[4]uint64, o, n uint) uint64 {
 }
 
 // Add sets h = f + g (carried inputs, loose output) and returns h.
+// Unrolled: a loop costs Go's Wasm backend half again as much.
 func (h *Element) Add(f, g *Element) *Element {
-	for i := range h.l {
-		h.l[i] = f.l[i] + g.l[i]
-	}
+	h.l[0] = f.l[0] + g.l[0]
+	h.l[1] = f.l[1] + g.l[1]
+	h.l[2] = f.l[2] + g.l[2]
+	h.l[3] = f.l[3] + g.l[3]
+	h.l[4] = f.l[4] + g.l[4]
+	h.l[5] = f.l[5] + g.l[5]
+	h.l[6] = f.l[6] + g.l[6]
+	h.l[7] = f.l[7] + g.l[7]
+	h.l[8] = f.l[8] + g.l[8]
+	h.l[9] = f.l[9] + g.l[9]
 	return h
 }
 
 // Sub sets h = f − g (carried inputs, loose output) and returns h.
 func (h *Element) Sub(f, g *Element) *Element {
-	for i := range h.l {
-		h.l[i] = f.l[i] - g.l[i]
-	}
-	return h
-}
-
-// Carry brings a loose h back to carried form and returns h: one pass of
-// floor carries, the top carry folded into limb 0 times 19 (2^255 ≡ 19),
-// and limb 0's carry moved into limb 1.
-func (h *Element) Carry() *Element {
-	h.carryPass()
-	c := h.l[0] >> 26
-	h.l[0] -= c << 26
-	h.l[1] += c
+	h.l[0] = f.l[0] - g.l[0]
+	h.l[1] = f.l[1] - g.l[1]
+	h.l[2] = f.l[2] - g.l[2]
+	h.l[3] = f.l[3] - g.l[3]
+	h.l[4] = f.l[4] - g.l[4]
+	h.l[5] = f.l[5] - g.l[5]
+	h.l[6] = f.l[6] - g.l[6]
+	h.l[7] = f.l[7] - g.l[7]
+	h.l[8] = f.l[8] - g.l[8]
+	h.l[9] = f.l[9] - g.l[9]
 	return h
 }
 
