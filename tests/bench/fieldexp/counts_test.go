@@ -30,7 +30,7 @@ func (callCounter) Abort(context.Context, api.Module, api.FunctionDefinition, er
 // verifyCallCounts runs one ed25519.Verify in tests/bench's bare guest with
 // a listener on every function and returns the calls made
 // during that one verification.
-func verifyCallCounts(t *testing.T) callCounter {
+func verifyCallCounts(t testing.TB) callCounter {
 	t.Helper()
 	wasm, err := bench.BuildGuest()
 	if err != nil {
