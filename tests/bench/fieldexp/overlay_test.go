@@ -260,3 +260,22 @@ func TestGoTestsOnOverlay(t *testing.T) {
 		t.Log("TestEd25519Vectors (the CCTV edge-case vectors) did not run: it needs the module proxy")
 	}
 }
+
+// buildBareWithOverlay builds tests/bench's bare-primitive guest (the
+// same source and flags as bench.BuildGuest) with the given overlay, so
+// its ed25519.Verify runs on the replaced field.
+func buildBareWithOverlay(t testing.TB, overlay string) []byte {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "bare.wasm")
+	cmd := exec.Command("go", "build", "-overlay", overlay, "-buildmode=c-shared", "-trimpath", "-o", out, ".")
+	cmd.Dir = filepath.Join(here(), "..", "testdata", "guest")
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building the bare guest with the overlay: %v\n%s", err, msg)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
