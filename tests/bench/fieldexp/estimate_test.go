@@ -49,9 +49,11 @@ func (m minTimer) time(key string, ops int, f func()) {
 //	est-fe51inline-us:   only Mul and Square replaced by the inline 5×51
 //
 // and the speed-ups (verify ÷ estimate). It also times the same bare guest
-// built with the overlay (overlay_test.go), whose ed25519.Verify runs on
-// the 10-limb field with carrying Add and Subtract: verify-fe10-us is that
-// measured time, to hold the estimates against.
+// built with each overlay (overlay_test.go): verify-fe10-us is
+// ed25519.Verify measured on the 10-limb field (with carrying Add and
+// Subtract), verify-fe51inline-us on Go's field with Element51's call-free
+// Mul and Square, to hold the estimates against; verify-pgo-us is Go's
+// code unchanged, built with -pgo (see verifyProfile).
 func BenchmarkEstimate(b *testing.B) {
 	ctx := context.Background()
 	counts := verifyCallCounts(b)
@@ -66,13 +68,23 @@ func BenchmarkEstimate(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer bare.Close(ctx)
-	// The same guest, its ed25519.Verify on the 10-limb field.
-	wasm10 := buildBareWithOverlay(b, writeOverlay(b, b.TempDir()))
-	bare10, err := bench.NewBare(ctx, wasm10, bench.BareEd25519, false, pub, msg, sig)
-	if err != nil {
-		b.Fatal(err)
+	// The same guest built with each overlay: its ed25519.Verify on the
+	// 10-limb field, and on Go's field with call-free Mul and Square.
+	// And Go's field unchanged, built with a profile (-pgo) that inlines
+	// the multiply's helpers.
+	overlaid := map[string]*bench.Bare{}
+	builds := map[string][]string{"pgo": {"-pgo", verifyProfile(b)}}
+	for _, v := range overlayVariants {
+		builds[v] = []string{"-overlay", writeOverlay(b, b.TempDir(), v)}
 	}
-	defer bare10.Close(ctx)
+	for v, flags := range builds {
+		bare, err := bench.NewBare(ctx, buildBare(b, flags...), bench.BareEd25519, false, pub, msg, sig)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer bare.Close(ctx)
+		overlaid[v] = bare
+	}
 	m := minTimer{}
 	native := nativeCases()
 	fail := func(err error) {
@@ -93,7 +105,9 @@ func BenchmarkEstimate(b *testing.B) {
 			}
 		}
 		m.time("verify", 1, func() { fail(bare.Run(ctx)) })
-		m.time("verify-fe10", 1, func() { fail(bare10.Run(ctx)) })
+		for v, bare := range overlaid {
+			m.time("verify-"+v, 1, func() { fail(bare.Run(ctx)) })
+		}
 		for _, k := range []string{"mul/fe10", "mul/fe51", "mul/fe51-inline", "square/fe10", "square/fe51", "square/fe51-inline"} {
 			m.time("native-"+k, chunk, func() { native[k](chunk) })
 		}
@@ -112,8 +126,10 @@ func BenchmarkEstimate(b *testing.B) {
 	est10c := est10 + (nAdd+nSub)*carry
 	est51 := verify - nMul*(m["mul/fe51"]-m["mul/fe51-inline"]) - nSq*(m["square/fe51"]-m["square/fe51-inline"])
 	b.ReportMetric(verify/1e3, "verify-us")
-	b.ReportMetric(m["verify-fe10"]/1e3, "verify-fe10-us")
-	b.ReportMetric(math.Round(100*verify/m["verify-fe10"])/100, "speedup-measured-fe10")
+	for _, v := range append([]string{"pgo"}, overlayVariants...) {
+		b.ReportMetric(m["verify-"+v]/1e3, "verify-"+v+"-us")
+		b.ReportMetric(math.Round(100*verify/m["verify-"+v])/100, "speedup-measured-"+v)
+	}
 	for _, e := range []struct {
 		name string
 		ns   float64

@@ -63,33 +63,35 @@ func goEnv(t testing.TB, key string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// writeOverlay writes the overlay's files and its JSON into dir and
-// returns the JSON's path.
-func writeOverlay(t testing.TB, dir string) string {
+// Overlay variants: what replaces Go's 51-bit field code.
+const (
+	// overlayFe10 replaces the representation with fieldexp.Element.
+	overlayFe10 = "fe10"
+	// overlayFe51Inline keeps Go's representation and everything else and
+	// replaces only feMulGeneric and feSquareGeneric with Element51's
+	// call-free Mul and Square.
+	overlayFe51Inline = "fe51inline"
+)
+
+// writeOverlay writes the files of an overlay variant and its JSON into
+// dir and returns the JSON's path.
+func writeOverlay(t testing.TB, dir, variant string) string {
 	t.Helper()
 	fieldDir := filepath.Join(goEnv(t, "GOROOT"), "src", filepath.FromSlash(stdField))
 	replace := map[string]string{}
-	// Go's 51-bit multiply (generic and assembly) goes away.
-	for _, f := range []string{"fe_generic.go", "fe_amd64.go", "fe_amd64.s", "fe_amd64_noasm.go"} {
-		replace[filepath.Join(fieldDir, f)] = ""
-	}
-	kept, err := filterStdFe(filepath.Join(fieldDir, "fe.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := map[string][]byte{"fe.go": kept}
-	for _, f := range []string{"fe.go", "mul.go"} {
-		src, err := os.ReadFile(filepath.Join(here(), f))
-		if err != nil {
-			t.Fatal(err)
+	var files map[string][]byte
+	switch variant {
+	case overlayFe10:
+		files = fe10Files(t, fieldDir)
+		// Go's 51-bit multiply (generic and assembly) goes away.
+		for _, f := range []string{"fe_generic.go", "fe_amd64.go", "fe_amd64.s", "fe_amd64_noasm.go"} {
+			replace[filepath.Join(fieldDir, f)] = ""
 		}
-		files["fieldexp_"+f] = renamed(t, string(src))
+	case overlayFe51Inline:
+		files = fe51InlineFiles(t, fieldDir)
+	default:
+		t.Fatalf("overlay: unknown variant %q", variant)
 	}
-	adapter, err := os.ReadFile(filepath.Join(here(), "testdata", "overlay", "adapter.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	files["fieldexp_adapter.go"] = adapter
 	for name, src := range files {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, src, 0o644); err != nil {
@@ -108,25 +110,80 @@ func writeOverlay(t testing.TB, dir string) string {
 	return path
 }
 
-// renamed applies renames; a rename that no longer matches fails the test
-// (the sources moved on and the overlay would silently differ).
-func renamed(t testing.TB, src string) []byte {
-	for _, r := range renames {
-		if strings.Contains(src, r.old) {
-			src = strings.ReplaceAll(src, r.old, r.new)
+// fe10Files are the overlay's files for overlayFe10 by name in the field
+// package's directory.
+func fe10Files(t testing.TB, fieldDir string) map[string][]byte {
+	kept, err := filterGoFile(filepath.Join(fieldDir, "fe.go"), replacedDecls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{"fe.go": kept}
+	// Each file must contain its share of the renamed declarations.
+	for f, must := range map[string][]struct{ old, new string }{"mul.go": renames[1:3], "fe.go": renames[3:7]} {
+		files["fieldexp_"+f] = renamed(t, readHere(t, f), renames, must)
+	}
+	files["fieldexp_adapter.go"] = []byte(readHere(t, "testdata/overlay/adapter.go"))
+	return files
+}
+
+// inlineRenames turn Element51's Mul and Square into Go's feMulGeneric and
+// feSquareGeneric over Go's Element (fields l0..l4).
+var inlineRenames = func() []struct{ old, new string } {
+	r := []struct{ old, new string }{
+		{"package fieldexp", "package field"},
+		{"func (v *Element51) Mul(x, y *Element51) *Element51 {", "func feMulGeneric(v, x, y *Element) {"},
+		{"func (v *Element51) Square(x *Element51) *Element51 {", "func feSquareGeneric(v, x *Element) {"},
+		{"return v\n", "return\n"},
+		{"mask51", "maskLow51Bits"},
+	}
+	for _, x := range []string{"v", "x", "y"} {
+		for i := range 5 {
+			r = append(r, struct{ old, new string }{fmt.Sprintf("%s.l[%d]", x, i), fmt.Sprintf("%s.l%d", x, i)})
 		}
 	}
-	for _, r := range renames[1:7] {
-		if strings.Contains(src, r.old) {
-			t.Fatalf("overlay: %q survived renaming", r.old)
+	return r
+}()
+
+// fe51InlineFiles are the overlay's files for overlayFe51Inline.
+func fe51InlineFiles(t testing.TB, fieldDir string) map[string][]byte {
+	kept, err := filterGoFile(filepath.Join(fieldDir, "fe_generic.go"),
+		map[string]bool{"feMulGeneric": true, "feSquareGeneric": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string][]byte{
+		"fe_generic.go":     kept,
+		"fieldexp_mul51.go": renamed(t, readHere(t, "mul51.go"), inlineRenames, inlineRenames[1:3]),
+	}
+}
+
+// readHere reads one of this package's files.
+func readHere(t testing.TB, name string) string {
+	b, err := os.ReadFile(filepath.Join(here(), filepath.FromSlash(name)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// renamed applies renames to src. The must renames have to match (if
+// the sources moved on, the overlay would silently differ).
+func renamed(t testing.TB, src string, renames, must []struct{ old, new string }) []byte {
+	for _, r := range must {
+		if !strings.Contains(src, r.old) {
+			t.Fatalf("overlay: %q not found", r.old)
 		}
+	}
+	for _, r := range renames {
+		src = strings.ReplaceAll(src, r.old, r.new)
 	}
 	return []byte(src)
 }
 
-// filterStdFe returns Go's fe.go without replacedDecls and without the
-// imports only they used.
-func filterStdFe(path string) ([]byte, error) {
+// filterGoFile returns the Go file at path without the declarations in
+// drop (all of which must be there) and without the imports only they
+// used.
+func filterGoFile(path string, drop map[string]bool) ([]byte, error) {
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, path, nil, parser.ParseComments)
 	if err != nil {
@@ -136,14 +193,14 @@ func filterStdFe(path string) ([]byte, error) {
 	removed := 0
 	var decls []ast.Decl
 	for _, d := range f.Decls {
-		if name, ok := declName(d); ok && replacedDecls[name] {
+		if name, ok := declName(d); ok && drop[name] {
 			removed++
 			continue
 		}
 		decls = append(decls, d)
 	}
-	if removed != len(replacedDecls) {
-		return nil, fmt.Errorf("overlay: removed %d of Go's %d replaced declarations; fe.go changed", removed, len(replacedDecls))
+	if removed != len(drop) {
+		return nil, fmt.Errorf("overlay: removed %d of %d declarations from %s; Go's source changed", removed, len(drop), path)
 	}
 	f.Decls = decls
 	dropUnusedImports(f)
@@ -221,15 +278,20 @@ func dropUnusedImports(f *ast.File) {
 	f.Imports = imports
 }
 
-// TestOverlayBuilds checks the overlay compiles into Go's packages, for
-// Wasm and natively.
+// overlayVariants are every overlay variant.
+var overlayVariants = []string{overlayFe10, overlayFe51Inline}
+
+// TestOverlayBuilds checks each overlay compiles into Go's packages, for
+// Wasm and natively (purego: without Go's assembly multiply).
 func TestOverlayBuilds(t *testing.T) {
-	overlay := writeOverlay(t, t.TempDir())
-	for _, env := range [][]string{{"GOOS=wasip1", "GOARCH=wasm"}, {}} {
-		cmd := exec.Command("go", "build", "-overlay", overlay, "crypto/ed25519", "crypto/ecdh")
-		cmd.Env = append(os.Environ(), env...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("go build %v with the overlay: %v\n%s", env, err, out)
+	for _, v := range overlayVariants {
+		overlay := writeOverlay(t, t.TempDir(), v)
+		for _, env := range [][]string{{"GOOS=wasip1", "GOARCH=wasm"}, {}} {
+			cmd := exec.Command("go", "build", "-tags", "purego", "-overlay", overlay, "crypto/ed25519", "crypto/ecdh")
+			cmd.Env = append(os.Environ(), env...)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("go build %v with the %s overlay: %v\n%s", env, v, err, out)
+			}
 		}
 	}
 }
@@ -243,39 +305,64 @@ var overlaidPackages = []string{
 }
 
 // TestGoTestsOnOverlay runs those packages' own tests with the overlay,
-// natively (the field package's own tests read the 51-bit limbs, so they
-// are not run), verbosely so the log shows which ran. It compiles parts of the standard library: not in -short.
+// natively with -tags purego (Go's portable code, as in Wasm; the field
+// package's own tests read the 51-bit limbs, so they are not run),
+// verbosely so the log shows which ran. It compiles parts of the standard library: not in -short.
 func TestGoTestsOnOverlay(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles and tests parts of the standard library")
 	}
-	overlay := writeOverlay(t, t.TempDir())
-	args := append([]string{"test", "-count=1", "-v", "-overlay", overlay}, overlaidPackages...)
-	out, err := exec.Command("go", args...).CombinedOutput()
-	t.Logf("go %s\n%s", strings.Join(args, " "), out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(out), "--- PASS: TestEd25519Vectors") {
-		t.Log("TestEd25519Vectors (the CCTV edge-case vectors) did not run: it needs the module proxy")
+	for _, v := range overlayVariants {
+		t.Run(v, func(t *testing.T) {
+			overlay := writeOverlay(t, t.TempDir(), v)
+			args := append([]string{"test", "-count=1", "-v", "-tags", "purego", "-overlay", overlay}, overlaidPackages...)
+			out, err := exec.Command("go", args...).CombinedOutput()
+			t.Logf("go %s\n%s", strings.Join(args, " "), out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(out), "--- PASS: TestEd25519Vectors") {
+				t.Log("TestEd25519Vectors (the CCTV edge-case vectors) did not run: it needs the module proxy")
+			}
+		})
 	}
 }
 
-// buildBareWithOverlay builds tests/bench's bare-primitive guest (the
-// same source and flags as bench.BuildGuest) with the given overlay, so
-// its ed25519.Verify runs on the replaced field.
-func buildBareWithOverlay(t testing.TB, overlay string) []byte {
+// buildBare builds tests/bench's bare-primitive guest (the same source
+// and flags as bench.BuildGuest) with extra go build flags (an -overlay, a
+// -pgo profile), so its ed25519.Verify runs on the replaced field.
+func buildBare(t testing.TB, flags ...string) []byte {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "bare.wasm")
-	cmd := exec.Command("go", "build", "-overlay", overlay, "-buildmode=c-shared", "-trimpath", "-o", out, ".")
+	args := append(append([]string{"build"}, flags...), "-buildmode=c-shared", "-trimpath", "-o", out, ".")
+	cmd := exec.Command("go", args...)
 	cmd.Dir = filepath.Join(here(), "..", "testdata", "guest")
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building the bare guest with the overlay: %v\n%s", err, msg)
+		t.Fatalf("building the bare guest with %v: %v\n%s", flags, err, msg)
 	}
 	b, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// verifyProfile returns a CPU profile of ed25519.Verify run natively with
+// -tags purego: Go's portable field code, the code the Wasm build runs
+// (natively it is assembly). Given to the Wasm build with -pgo, its hot
+// call edges lift the inlining budget of addMul19 and addMul38, which on
+// wasm exceed the default budget of 80 (cost 91 and 93: bits.Mul64 is not
+// an intrinsic there) and stay calls otherwise.
+func verifyProfile(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	prof := filepath.Join(dir, "verify.pprof")
+	cmd := exec.Command("go", "test", "-tags", "purego", "-run", "^$", "-bench", "^BenchmarkVerify$/^native$",
+		"-benchtime", "1s", "-o", filepath.Join(dir, "fieldexp.test"), "-cpuprofile", prof, ".")
+	cmd.Dir = here()
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("profiling the native verify: %v\n%s", err, msg)
+	}
+	return prof
 }
