@@ -366,3 +366,23 @@ func verifyProfile(t testing.TB) string {
 	}
 	return prof
 }
+
+// TestWriteOverlays writes every overlay variant into
+// $FIELDEXP_OVERLAY_OUT/<variant>/overlay.json (skipped when unset), for
+// trying them on other builds, e.g. the plugin:
+//
+//	FIELDEXP_OVERLAY_OUT=/tmp/ov go test -run TestWriteOverlays ./tests/bench/fieldexp/
+//	GOOS=wasip1 GOARCH=wasm go build -overlay /tmp/ov/fe10/overlay.json -buildmode=c-shared ./plugin/cmd/tokengate-wasm
+func TestWriteOverlays(t *testing.T) {
+	out := os.Getenv("FIELDEXP_OVERLAY_OUT")
+	if out == "" {
+		t.Skip("FIELDEXP_OVERLAY_OUT not set")
+	}
+	for _, v := range overlayVariants {
+		dir := filepath.Join(out, v)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %s", v, writeOverlay(t, dir, v))
+	}
+}
