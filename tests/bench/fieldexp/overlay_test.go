@@ -386,3 +386,26 @@ func TestWriteOverlays(t *testing.T) {
 		t.Logf("%s: %s", v, writeOverlay(t, dir, v))
 	}
 }
+
+// TestSignatureDifferential runs testdata/sigdiff with each overlay:
+// crypto/ed25519.Verify on the replaced field against a reference on the
+// untouched field (filippo.io/edwards25519), over random valid and damaged
+// signatures, small-order and non-canonical encodings (SIGDIFF_N sets how
+// many; 100,000 by default). Not in -short.
+func TestSignatureDifferential(t *testing.T) {
+	if testing.Short() {
+		t.Skip("verifies hundreds of thousands of signatures")
+	}
+	for _, v := range overlayVariants {
+		t.Run(v, func(t *testing.T) {
+			overlay := writeOverlay(t, t.TempDir(), v)
+			cmd := exec.Command("go", "test", "-count=1", "-v", "-tags", "purego", "-overlay", overlay, "./testdata/sigdiff")
+			cmd.Dir = here()
+			out, err := cmd.CombinedOutput()
+			t.Logf("%s", out)
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
