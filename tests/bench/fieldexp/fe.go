@@ -31,11 +31,8 @@ type Element struct {
 	l [10]int32
 }
 
-// widths of the limbs, and the masks that go with them.
-const (
-	mask26 = 1<<26 - 1
-	mask25 = 1<<25 - 1
-)
+// mask25 keeps the 25 bits of limb 9 (bit 255 and up dropped).
+const mask25 = 1<<25 - 1
 
 // offset is the bit position of each limb.
 var offset = [10]uint{0, 26, 51, 77, 102, 128, 153, 179, 204, 230}

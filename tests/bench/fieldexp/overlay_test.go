@@ -391,7 +391,7 @@ func TestWriteOverlays(t *testing.T) {
 // crypto/ed25519.Verify on the replaced field against a reference on the
 // untouched field (filippo.io/edwards25519), over random valid and damaged
 // signatures, small-order and non-canonical encodings (SIGDIFF_N sets how
-// many; 100,000 by default). Not in -short.
+// many; 50,000 by default). Not in -short.
 func TestSignatureDifferential(t *testing.T) {
 	if testing.Short() {
 		t.Skip("verifies hundreds of thousands of signatures")

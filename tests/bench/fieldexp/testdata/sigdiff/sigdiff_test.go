@@ -86,7 +86,7 @@ func oddEncodings(t *testing.T) [][]byte {
 
 // count is the number of random signatures; SIGDIFF_N overrides it.
 func count(t *testing.T) int {
-	n := 100_000
+	n := 50_000
 	if s := os.Getenv("SIGDIFF_N"); s != "" {
 		var err error
 		if n, err = strconv.Atoi(s); err != nil {
