@@ -128,7 +128,12 @@ are written without the helper calls, 310 µs on a 10-limb (26/25-bit) field; th
 Recommendation: report the inlining to Go upstream; meanwhile the call-free Mul/Square overlay is the cheap lever
 (1.65× on every Ed25519 verification); a whole 10-limb Ed25519 gains little more for far more review. Adopting an
 overlay changes the shipped module, so the bare guest must be built the same way for the ratios to stay honest.
-%RSA%
+For RSA, a verify-only PKCS#1 v1.5 implementation with per-key Montgomery constants (no per-call modulus
+rebuild, which a guest profile shows as about 30% of crypto/rsa's verify on Go 1.26) was built and proven equal to
+crypto/rsa over 1,000,000 differential inputs, then measured only about 4% faster in wazero: its Montgomery
+multiply is slower per call than crypto/rsa's Wasm loop, which ate the saving. It is not in the module (branch
+perf-rsa keeps it); a dedicated squaring and a fused multiply-reduce pass would be the next steps. ECDSA has no
+cheaper lever here: PGO does nothing for it and its cost is the standard library's P-256 arithmetic.
 
 **Seen once, not yet explained: a worker VM grew to the memory limit under a full replay store.** An
 earlier run of this memory mix moved the clock ten times slower (1000 requests per simulated second), so
