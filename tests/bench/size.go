@@ -4,7 +4,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/tokengate/tokengate/plugin/wasmpack"
+	"github.com/tokengate/tokengate/tests/internal/wasmfile"
 )
 
 // ModuleSize is where a module's bytes go (issue 7's module-size target):
@@ -49,27 +49,27 @@ type PackageSize struct {
 // MeasureModuleSize reads a module's sections, data segments and code
 // entries (names from the "name" section) into a ModuleSize.
 func MeasureModuleSize(wasm []byte) (ModuleSize, error) {
-	secs, err := wasmpack.Sections(wasm)
+	secs, err := wasmfile.Sections(wasm)
 	if err != nil {
 		return ModuleSize{}, err
 	}
-	segs, err := wasmpack.DataSegments(wasm)
+	segs, err := wasmfile.DataSegments(wasm)
 	if err != nil {
 		return ModuleSize{}, err
 	}
-	fns, err := wasmpack.Functions(wasm)
+	fns, err := wasmfile.Functions(wasm)
 	if err != nil {
 		return ModuleSize{}, err
 	}
 	m := ModuleSize{Total: len(wasm), Other: 8, DataSegments: len(segs)}
 	for _, s := range secs {
-		m.Sections = append(m.Sections, SectionSize{Name: s.Name, Custom: s.ID == wasmpack.SecCustom, Bytes: s.Size})
+		m.Sections = append(m.Sections, SectionSize{Name: s.Name, Custom: s.ID == wasmfile.SecCustom, Bytes: s.Size})
 		switch {
-		case s.ID == wasmpack.SecCode:
+		case s.ID == wasmfile.SecCode:
 			m.Code += s.Size
-		case s.ID == wasmpack.SecData:
+		case s.ID == wasmfile.SecData:
 			m.Data += s.Size
-		case s.ID == wasmpack.SecCustom && s.Name == "name":
+		case s.ID == wasmfile.SecCustom && s.Name == "name":
 			m.Names += s.Size
 		default:
 			m.Other += s.Size
@@ -88,7 +88,7 @@ func MeasureModuleSize(wasm []byte) (ModuleSize, error) {
 	return m, nil
 }
 
-func byPackage(fns []wasmpack.Function) []PackageSize {
+func byPackage(fns []wasmfile.Function) []PackageSize {
 	idx := map[string]int{}
 	var out []PackageSize
 	for _, f := range fns {

@@ -74,7 +74,7 @@ section whose 61,735 segments carry about 490 KB of segment headers, most of the
 (16 buckets per function, because each wasm function spans 65,536 PCs). Measured on 2026-11-24: stripping names
 (-ldflags=-s) saves exactly the name section (about 148 KB) and costs the function names in Envoy's trap
 backtraces; wasm-opt -Oz (binaryen 108, names kept) saves 5.7% and showed no speed gain; coalescing data segments
-saves 131 bytes (the linker already splits only on zero runs longer than a segment header: plugin/wasmpack);
+saved 131 bytes, so that pass was dropped (the linker already splits only on zero runs longer than a segment header);
 all of these together reach about 5.5 MB. The 4 MiB target needs the TinyGo build (make wasm-tinygo; TinyGo is not
 installable here, and public figures for other programs suggest 1.4–3.4 MB for ours) or dropping key types.`},
 	{"start-up", `**Instantiate + configure.** The second row of "Start-up and size" shows how much of it is the

@@ -1,4 +1,4 @@
-package wasmpack
+package wasmfile
 
 import "strconv"
 
@@ -147,4 +147,20 @@ func functionNames(p []byte) (map[uint32]string, error) {
 		}
 	}
 	return names, nil
+}
+
+// skipLimits skips a table or memory type's limits (flag, min, optional max).
+func skipLimits(p []byte, pos int) (int, error) {
+	if pos >= len(p) {
+		return pos, errTruncated
+	}
+	flag := p[pos]
+	if flag > 3 {
+		return pos, unsupported("limits", "flag 0x%02x (64-bit or unknown)", flag)
+	}
+	_, pos, err := readU32(p, pos+1)
+	if err == nil && flag&1 != 0 {
+		_, pos, err = readU32(p, pos)
+	}
+	return pos, err
 }

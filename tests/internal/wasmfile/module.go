@@ -1,4 +1,4 @@
-package wasmpack
+package wasmfile
 
 import (
 	"bytes"
@@ -41,8 +41,6 @@ type Section struct {
 	Offset  int    // position of the id byte in the module
 	Size    int    // whole section in bytes: id, size LEB128 and payload
 	Payload []byte // contents after the size (aliases the module)
-
-	sizeWidth int // width of the size LEB128 as read
 }
 
 // Sections splits a module into its sections, checking the header, that
@@ -67,7 +65,7 @@ func Sections(module []byte) ([]Section, error) {
 		if uint64(p)+uint64(size) > uint64(len(module)) {
 			return nil, malformed("section at "+strconv.Itoa(start), "size %d runs past the end of the module", size)
 		}
-		s := Section{ID: id, Offset: start, Size: p + int(size) - start, Payload: module[p : p+int(size)], sizeWidth: p - pos - 1}
+		s := Section{ID: id, Offset: start, Size: p + int(size) - start, Payload: module[p : p+int(size)]}
 		pos = p + int(size)
 		if id == SecCustom {
 			name, _, err := readName(s.Payload, 0)

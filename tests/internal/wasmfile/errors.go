@@ -1,4 +1,4 @@
-package wasmpack
+package wasmfile
 
 import (
 	"errors"
@@ -8,11 +8,10 @@ import (
 // Error categories: every error of this package wraps exactly one of them.
 var (
 	// ErrMalformed: the bytes are not a well-formed WebAssembly binary.
-	ErrMalformed = errors.New("wasmpack: malformed module")
-	// ErrUnsupported: a well-formed module the pass cannot transform
-	// safely (passive segments, imported, shared or 64-bit memory,
-	// non-constant offsets, overlapping segments…).
-	ErrUnsupported = errors.New("wasmpack: unsupported module")
+	ErrMalformed = errors.New("wasmfile: malformed module")
+	// ErrUnsupported: a well-formed module this reader does not handle
+	// (passive segments, several memories, non-constant or 64-bit offsets).
+	ErrUnsupported = errors.New("wasmfile: unsupported module")
 )
 
 var (

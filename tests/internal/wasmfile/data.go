@@ -1,4 +1,4 @@
-package wasmpack
+package wasmfile
 
 import "strconv"
 
@@ -7,12 +7,7 @@ type Segment struct {
 	Offset uint32 // where it is written in linear memory
 	Data   []byte // its bytes (aliases the module)
 	Header int    // encoded bytes besides Data: flag, offset expression, length
-
-	raw []byte // the whole encoded segment as read (aliases the module)
 }
-
-// End is the first address after the segment.
-func (s Segment) End() uint64 { return uint64(s.Offset) + uint64(len(s.Data)) }
 
 // DataSegments returns the data segments of a module in order. Every
 // segment must be active, target memory 0 and have an i32.const offset;
@@ -62,7 +57,7 @@ func parseSegment(p []byte, pos int) (Segment, int, error) {
 	switch flag {
 	case 0:
 	case 1:
-		return Segment{}, pos, unsupported("flag", "passive segment (memory.init and data.drop refer to segments by index)")
+		return Segment{}, pos, unsupported("flag", "passive segment")
 	case 2:
 		var mem uint32
 		if mem, pos, err = readU32(p, pos); err != nil {
@@ -86,7 +81,7 @@ func parseSegment(p []byte, pos int) (Segment, int, error) {
 		return Segment{}, pos, malformed("contents", "%d bytes run past the end of the section", size)
 	}
 	end := pos + int(size)
-	return Segment{Offset: off, Data: p[pos:end], Header: pos - start, raw: p[start:end]}, end, nil
+	return Segment{Offset: off, Data: p[pos:end], Header: pos - start}, end, nil
 }
 
 // readOffset reads a constant offset expression: i32.const n, end.
@@ -114,18 +109,4 @@ func readOffset(p []byte, pos int) (uint32, int, error) {
 		return 0, pos, unsupported("offset", "offset expression longer than one i32.const")
 	}
 	return uint32(v), pos + 1, nil
-}
-
-// encodedLen is the size of a segment written by appendSegment.
-func encodedLen(off uint32, n int) int {
-	return 1 + 1 + sizeS32(int32(off)) + 1 + sizeU32(uint32(n)) + n
-}
-
-// appendSegment appends an active segment of memory 0 in minimal encoding.
-func appendSegment(dst []byte, off uint32, data []byte) []byte {
-	dst = append(dst, 0x00, 0x41)
-	dst = appendS32(dst, int32(off))
-	dst = append(dst, 0x0b)
-	dst = appendU32(dst, uint32(len(data)))
-	return append(dst, data...)
 }

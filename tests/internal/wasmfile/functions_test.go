@@ -1,4 +1,4 @@
-package wasmpack
+package wasmfile
 
 import (
 	"reflect"
