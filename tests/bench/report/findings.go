@@ -38,7 +38,7 @@ a 64-bit hash of the token (the cache index; the entry keeps the whole token and
 lookup and the hit counter (a hostcall). The rest over the floor is what every authenticated request does after the
 verdict and the floor does not: matching the rules ahead of the route (the bench's JWT rule is the seventh), the
 identity headers (replace-header hostcalls for subject and provider), removing the credential header, and the
-per-rule counter. This session cut the floor from about 53 µs to about 14 µs (hostsim's interrupt checks off on
+per-rule counter. This session cut the floor from about 53 µs to about 14 µs, timed on an idle machine (hostsim's interrupt checks off on
 both sides of every ratio, source.address fetched only when a rule or provider reads it, no per-request evaluation,
 header-view or edits allocation, counters found by rule pointer), so the same absolute extra is now a larger ratio.
 Closing it: a prefix index for rule matching instead of a linear scan, and fewer hostcalls for identity headers
@@ -91,7 +91,8 @@ shared machine the figure also carries the load; rerun bench on a quiet machine 
 // being missed.
 const findings = `## Findings from profiling
 
-**Where the floor goes.** About 14 µs per stream, of which roughly 4 µs is hostsim (Go side: building
+**Where the floor goes.** About 14 µs per stream on an idle machine (the tables above ran while other jobs
+loaded it), of which roughly 4 µs is hostsim (Go side: building
 the stream, six callbacks through wazero, the host functions) and the rest the guest: the header view (one
 hostcall whose answer the guest allocates), path normalisation and rule matching, the per-rule counter (a
 hostcall), the stream's context object, and the runtime's allocator. Changes of 2026-11-24 that took it from about
