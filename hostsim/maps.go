@@ -142,24 +142,33 @@ func hcReplaceMapValue(_ context.Context, v *VM, m api.Module, s []uint64) {
 	if !ok {
 		return
 	}
-	key = lower(key)
-	out := make([][2]string, 0, len(*hm)+1)
-	done := false
-	for _, kv := range *hm {
+	*hm = replaceKey(*hm, lower(key), val)
+	set(s, abi.OK)
+}
+
+// replaceKey gives key exactly one entry, at its first position (appended
+// when absent). The map is edited in place: every stream owns its maps
+// (requestHeaderList and friends build them per stream, and results copy
+// them out), so no caller sees a half-edited slice, and a guest that sets
+// identity headers on every request costs no host allocation per call.
+func replaceKey(h [][2]string, key, val string) [][2]string {
+	first := -1
+	out := h[:0]
+	for _, kv := range h {
 		if kv[0] == key {
-			if !done {
-				out = append(out, [2]string{key, val})
-				done = true
+			if first >= 0 {
+				continue
 			}
-			continue
+			first = len(out)
+			kv[1] = val
 		}
 		out = append(out, kv)
 	}
-	if !done {
+	clear(h[len(out):]) // drop references to removed strings
+	if first < 0 {
 		out = append(out, [2]string{key, val})
 	}
-	*hm = out
-	set(s, abi.OK)
+	return out
 }
 
 // hcRemoveMapValue removes every entry of the key; OK even if absent.
@@ -182,13 +191,15 @@ func hcRemoveMapValue(_ context.Context, v *VM, m api.Module, s []uint64) {
 	set(s, abi.OK)
 }
 
+// removeKey drops every entry of key, in place (see replaceKey).
 func removeKey(h [][2]string, key string) [][2]string {
-	out := make([][2]string, 0, len(h))
+	out := h[:0]
 	for _, kv := range h {
 		if kv[0] != key {
 			out = append(out, kv)
 		}
 	}
+	clear(h[len(out):])
 	return out
 }
 

@@ -353,7 +353,8 @@ func (s *Stream) responsePath(ctx context.Context, res *Result, status int, head
 	s.responseStatus = status
 	s.respHeaders = append([][2]string{{":status", strconv.Itoa(status)}}, headers...)
 	s.respBody = append([]byte(nil), body...)
-	s.respTrailers = trailers
+	// A copy: hcReplaceMapValue and hcRemoveMapValue edit maps in place.
+	s.respTrailers = append([][2]string(nil), trailers...)
 	s.haveRespTrailers = len(trailers) > 0
 	if !s.vm.failed {
 		eos := len(body) == 0 && len(trailers) == 0
