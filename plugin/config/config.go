@@ -216,6 +216,7 @@ func (p *parser) document(root *conf.Object) *Config {
 			p.warn("provider " + strconv.Quote(pr.Name()) + " is not used by any rule")
 		}
 	}
+	skipUnreadClaims(rules, cfg.Providers)
 	opts := policy.Options{FoldPathCase: foldCase, MaxCallouts: maxCallouts, SourceKey: sourceBucket}
 	for _, r := range rules {
 		if r.RateLimit != nil {
@@ -225,6 +226,29 @@ func (p *parser) document(root *conf.Object) *Config {
 	}
 	cfg.Policy = policy.New(rules, opts)
 	return cfg
+}
+
+// skipUnreadClaims tells every provider that no rule with claim
+// requirements names that it need not build Identity.Claims (about 13 µs
+// and a map per fresh JWT in Wasm).
+func skipUnreadClaims(rules []*policy.Rule, providers []provider.Provider) {
+	read := map[provider.Provider]bool{}
+	for _, r := range rules {
+		if len(r.Claims) == 0 {
+			continue
+		}
+		for _, pr := range r.AllOf {
+			read[pr] = true
+		}
+		for _, pr := range r.AnyOf {
+			read[pr] = true
+		}
+	}
+	for _, pr := range providers {
+		if s, ok := pr.(provider.ClaimsSkipper); ok && !read[pr] {
+			s.SkipClaims()
+		}
+	}
 }
 
 // sourceBuckets bounds the `by: source` buckets of each rule. Shared data has

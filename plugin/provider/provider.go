@@ -138,7 +138,8 @@ type Identity struct {
 	// X-API-Token-Recipient or mapped JWT claims). Names lower-case.
 	Headers []Header
 	// Claims are verified claims flattened by dotted path (e.g. "scope",
-	// "org.team") for per-rule claim checks; nil for schemes without claims.
+	// "org.team") for per-rule claim checks; nil for schemes without claims
+	// and for providers told to skip them (ClaimsSkipper).
 	// Read-only: a provider may hand the same map to successive identities.
 	Claims map[string][]string
 	// ExpiresAt is when the credential stops being valid, in unix
@@ -165,6 +166,15 @@ type Provider interface {
 	// provider's credential at all, another *Error when it carries a bad
 	// one, or a *NeedCallout when it must ask a remote service first.
 	Verify(req *Request) (Identity, error)
+}
+
+// ClaimsSkipper is implemented by providers that can leave
+// Identity.Claims nil. Per-rule claim requirements are the only reader of
+// Claims, so plugin/config calls SkipClaims on every provider that no rule
+// with claim requirements names; a provider never told keeps building
+// them. A wrong call fails closed: a claim requirement finds no claim.
+type ClaimsSkipper interface {
+	SkipClaims()
 }
 
 // Constructor builds a provider from its configuration object. It records

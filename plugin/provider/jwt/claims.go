@@ -10,16 +10,27 @@ import (
 // (arrays of scalars give several values, nested objects extend the path),
 // Scopes from "scope" (space-separated) or "scp" (array or string), and the
 // configured claim-to-header mappings, from the claims readClaims
-// gathered. Runs only after verification.
+// gathered. Runs only after verification. Without a rule that reads
+// Claims (SkipClaims) the map is not built: the few claims needed are
+// looked up in the gathered text instead, with the same results.
 func (p *Provider) fillClaims(id *provider.Identity) error {
-	m, err := p.scratch.flat.Map()
-	if err != nil {
-		return err
+	f := &p.scratch.flat
+	lookup := f.Lookup
+	if p.skipClaims {
+		if err := f.Err(); err != nil {
+			return err
+		}
+	} else {
+		m, err := f.Map()
+		if err != nil {
+			return err
+		}
+		id.Claims = m
+		lookup = func(path string) []string { return m[path] }
 	}
-	id.Claims = m
-	if v := m["scope"]; len(v) == 1 {
+	if v := lookup("scope"); len(v) == 1 {
 		id.Scopes = strings.Fields(v[0])
-	} else if v := m["scp"]; len(v) > 0 {
+	} else if v := lookup("scp"); len(v) > 0 {
 		if len(v) == 1 {
 			id.Scopes = strings.Fields(v[0])
 		} else {
@@ -27,7 +38,7 @@ func (p *Provider) fillClaims(id *provider.Identity) error {
 		}
 	}
 	for _, h := range p.toHeaders {
-		v := m[h.claim]
+		v := lookup(h.claim)
 		if len(v) == 0 {
 			continue
 		}
@@ -39,6 +50,10 @@ func (p *Provider) fillClaims(id *provider.Identity) error {
 	}
 	return nil
 }
+
+// SkipClaims implements provider.ClaimsSkipper: identities from this
+// provider carry no Claims map, because no rule naming it reads one.
+func (p *Provider) SkipClaims() { p.skipClaims = true }
 
 // headerSafe refuses control characters (CR, LF, NUL, ...) in header values.
 func headerSafe(s string) bool {

@@ -110,10 +110,11 @@ type Provider struct {
 	remote  *keys.Remote // issuer-wide remote keys, by kid
 	remotes []*keys.Remote
 
-	toHeaders []claimHeader
-	replay    provider.ReplayGuard
-	cache     *tokencache.Cache
-	cacheTTL  int64 // ns; bounds how long a key rotation can go unnoticed
+	toHeaders  []claimHeader
+	skipClaims bool // no rule reads Identity.Claims (SkipClaims)
+	replay     provider.ReplayGuard
+	cache      *tokencache.Cache
+	cacheTTL   int64 // ns; bounds how long a key rotation can go unnoticed
 
 	// scratch is reused by every verification: like the cache, it makes
 	// a Provider unsafe for concurrent use, which proxy-wasm never asks

@@ -3,6 +3,7 @@ package jwt
 import (
 	"encoding/base64"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -165,5 +166,47 @@ func TestIdentityFromClaims(t *testing.T) {
 	_, err := p.Verify(bearer(mint(t, f.rsa, "RS256", h, `{"sub":"s","exp":1900000000,"o":{"a":1,"a":2}}`), t0*sec))
 	if provider.ReasonOf(err) != provider.ReasonMalformed {
 		t.Fatalf("nested duplicate: %v", err)
+	}
+}
+
+// TestSkipClaimsSameIdentity: a provider told that no rule reads its
+// claims (SkipClaims) gives the same subject, scopes, mapped headers and
+// refusals, only without the Claims map.
+func TestSkipClaimsSameIdentity(t *testing.T) {
+	f := newFixture(t, nil)
+	jwks := `{"keys":[{"kty":"RSA","kid":"k1","n":"` + enc(f.rsa.N.Bytes()) + `","e":"AQAB"}]}`
+	doc := []byte(`{"jwks":` + jwks + `,"claims_to_headers":{"org.team":"x-team","scp":"x-scp","a.b":"x-ab"}}`)
+	full, skip := build(t, doc, provider.Deps{}), build(t, doc, provider.Deps{})
+	skip.SkipClaims()
+	h := `{"alg":"RS256","kid":"k1"}`
+	for _, payload := range []string{
+		`{"sub":"robot","exp":1900000000}`,
+		`{"exp":1900000000,"sub":"r\u00e9bot"}`,
+		`{"org":{"team":"blue","ids":[1,"2",null]},"sub":"s","scope":"a b","exp":1900000000}`,
+		`{"sub":"s","scp":["a","b"],"exp":1900000000}`,
+		`{"sub":"s","scp":"x  y","exp":1900000000}`,
+		`{"sub":"s","scope":["a","b"],"scp":"z","exp":1900000000}`,
+		`{"sub":"s","scope":"","scp":"z","exp":1900000000}`,
+		`{"sub":"s","a.b":1,"a":{"b":[2,3]},"exp":1900000000}`,
+		`{"sub":"s","org":{"team":"bad\r\nx: y"},"exp":1900000000}`,
+		`{"sub":"s","exp":1900000000,"o":{"a":1,"a":2}}`,
+		`{"sub":"s","exp":1900000000,"sub":"t"}`,
+	} {
+		tok := mint(t, f.rsa, "RS256", h, payload)
+		want, werr := full.Verify(bearer(tok, t0*sec))
+		got, gerr := skip.Verify(bearer(tok, t0*sec))
+		if provider.ReasonOf(gerr) != provider.ReasonOf(werr) {
+			t.Fatalf("%s: refusal %v, with claims %v", payload, gerr, werr)
+		}
+		if werr != nil {
+			continue
+		}
+		if got.Claims != nil || want.Claims == nil {
+			t.Fatalf("%s: claims %v (skipped), %v (built)", payload, got.Claims, want.Claims)
+		}
+		want.Claims = nil
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s:\nskipped %+v\nbuilt   %+v", payload, got, want)
+		}
 	}
 }

@@ -35,7 +35,25 @@ func (f *Flattener) Flatten(obj []byte) (map[string][]string, error) {
 // Reset starts a new result, for a caller that walks the top-level object
 // itself and hands each member to Add.
 func (f *Flattener) Reset() {
-	f.text, f.items, f.err = f.text[:0], f.items[:0], nil
+	f.text, f.items, f.err, f.vals = f.text[:0], f.items[:0], nil, nil
+}
+
+// Err is the first error of the members added since Reset (a nested
+// duplicate member): what Map would return, for a caller that never
+// builds the map.
+func (f *Flattener) Err() error { return f.err }
+
+// Lookup returns the values Map would give path, in the same order,
+// without building the map: for a caller that needs a few claims only.
+// Each value is a new string.
+func (f *Flattener) Lookup(path string) []string {
+	var out []string
+	for _, it := range f.items {
+		if string(f.text[it.path.from:it.path.to]) == path {
+			out = append(out, string(f.text[it.val.from:it.val.to]))
+		}
+	}
+	return out
 }
 
 // Add adds one top-level member of a validated object, as Object reports
@@ -61,15 +79,22 @@ func (f *Flattener) Map() (map[string][]string, error) {
 // scalar Add will have in Value.
 func (f *Flattener) Len() int { return len(f.items) }
 
-// Value is the text of value i (see Len) in the map Map last returned, so
-// a caller needing one claim as a string shares the map's string instead
-// of allocating its own.
-// Out of range, it is "".
+// Value is the text of value i (see Len). After Map it is the map's own
+// string, so a caller needing one claim as a string shares it instead of
+// allocating its own; without Map it is a new string. Out of range, it is
+// "".
 func (f *Flattener) Value(i int) string {
-	if i < 0 || i >= len(f.vals) {
+	if f.vals != nil {
+		if i < 0 || i >= len(f.vals) {
+			return ""
+		}
+		return f.vals[i]
+	}
+	if i < 0 || i >= len(f.items) {
 		return ""
 	}
-	return f.vals[i]
+	it := f.items[i]
+	return string(f.text[it.val.from:it.val.to])
 }
 
 // walk adds the members of obj under prefix (an empty span: none).

@@ -35,9 +35,33 @@ func sameFlatten(t *testing.T, f *Flattener, doc []byte) {
 		}
 		return
 	}
+	// Without Map (identities whose claims no rule reads): Err, Lookup
+	// and Value say what the map would.
+	if !errors.Is(f.Err(), werr) {
+		t.Fatalf("%q: Err %v, Flatten %v", doc, f.Err(), werr)
+	}
+	var texts []string
+	for i := 0; i < f.Len(); i++ {
+		texts = append(texts, f.Value(i))
+	}
+	if werr == nil {
+		for path, vals := range want {
+			if got := f.Lookup(path); !reflect.DeepEqual(got, vals) {
+				t.Fatalf("%q: Lookup(%q) %q, map %q", doc, path, got, vals)
+			}
+		}
+		if got := f.Lookup("\x00absent"); got != nil {
+			t.Fatalf("%q: Lookup of an absent path gave %q", doc, got)
+		}
+	}
 	got, gerr = f.Map()
 	if !errors.Is(gerr, werr) || (werr == nil && !reflect.DeepEqual(got, want)) {
 		t.Fatalf("%q: Add path %q %v, Flatten %q %v", doc, got, gerr, want, werr)
+	}
+	for i, want := range texts {
+		if got := f.Value(i); got != want {
+			t.Fatalf("%q: Value(%d) %q after Map, %q before", doc, i, got, want)
+		}
 	}
 }
 
