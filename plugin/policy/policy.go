@@ -282,6 +282,7 @@ type Options struct {
 // Policy is an immutable, ordered rule list.
 type Policy struct {
 	rules []*Rule
+	index ruleIndex
 	opts  Options
 }
 
@@ -293,7 +294,7 @@ func New(rules []*Rule, opts Options) *Policy {
 	for _, r := range rules {
 		r.Providers() // build the sequence once, before any request
 	}
-	return &Policy{rules: rules, opts: opts}
+	return &Policy{rules: rules, index: newRuleIndex(rules), opts: opts}
 }
 
 // Rules returns the rules in order. Callers must not modify them.
@@ -302,8 +303,8 @@ func (p *Policy) Rules() []*Rule { return p.rules }
 // Match returns the first rule matching host (already passed through
 // HostOf), method and normalised path, and its index, or nil and -1.
 func (p *Policy) Match(host, method, path string) (*Rule, int) {
-	for i, r := range p.rules {
-		if r.matches(host, method, path) {
+	for _, i := range p.index.candidates(path) {
+		if r := p.rules[i]; r.matches(host, method, path) {
 			return r, i
 		}
 	}
