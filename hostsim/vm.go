@@ -461,9 +461,17 @@ func read(m api.Module, ptr, size uint32) ([]byte, bool) {
 	return append([]byte(nil), b...), true
 }
 
+// readString copies guest memory into a string: one copy, straight from
+// the memory view (read's copy would be a second).
 func readString(m api.Module, ptr, size uint32) (string, bool) {
-	b, ok := read(m, ptr, size)
-	return string(b), ok
+	if size == 0 {
+		return "", true
+	}
+	b, ok := m.Memory().Read(ptr, size)
+	if !ok {
+		return "", false
+	}
+	return string(b), true
 }
 
 // writeOut hands data to the guest: allocate with the guest allocator,
