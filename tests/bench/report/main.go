@@ -176,7 +176,7 @@ func run(wasmPath, outDir string, rounds int, cps []int, long bool) error {
 		allocRows = append(allocRows, allocRow{c, n})
 	}
 	log.Printf("guest profile")
-	profSchemes := []string{"floor", "api-key", "scoped-token", "jwt-reused", "jwt-eddsa", "jwt-rs256", "httpsig-hmac"}
+	profSchemes := []string{"floor", "api-key", "scoped-token", "jwt-reused", "jwt-eddsa", "jwt-eddsa-once", "jwt-rs256", "httpsig-hmac"}
 	profs, err := s.Profile(ctx, profSchemes, 200, filepath.Join(filepath.Dir(wasmPath), "bench-profiles"))
 	if err != nil {
 		return err
