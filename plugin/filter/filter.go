@@ -145,6 +145,10 @@ type pluginContext struct {
 	cfg     *config.Config
 	metrics map[*policy.Rule]*ruleCounters
 	tickers []tickerState
+	// headerPairs is the storage of the request-header list, reused by
+	// every stream: a VM runs one callback at a time and the list does
+	// not outlive OnHttpRequestHeaders.
+	headerPairs [][2]string
 }
 
 type tickerState struct {

@@ -57,7 +57,7 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (act types.A
 	if cfg == nil {
 		return h.refuse(&policy.Verdict{Reason: provider.ReasonInternal, Err: errNotConfigured})
 	}
-	hs, err := proxywasm.GetHttpRequestHeaders()
+	hs, err := proxywasm.GetHttpRequestHeadersInto(h.plugin.headerPairs)
 	if err != nil {
 		return h.refuse(&policy.Verdict{Reason: provider.ReasonInternal, Err: errHeaders})
 	}
@@ -85,6 +85,10 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (act types.A
 			xff = append(xff, kv[1])
 		}
 	}
+	// Copied into r.Headers: keep the list's storage for the next request
+	// (one allocation less per request), not this request's strings.
+	clear(hs)
+	h.plugin.headerPairs = hs[:0]
 	if nMethod != 1 || nPath != 1 || nAuthority > 1 {
 		return h.refuse(&policy.Verdict{Reason: provider.ReasonBadRequest, Err: errPseudo})
 	}

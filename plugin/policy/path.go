@@ -150,6 +150,9 @@ func NormalisePath(p string, foldCase bool) (string, error) {
 			}
 		}
 	}
+	if string(out) == p {
+		return p, nil // already normal, the common case: no new string
+	}
 	return string(out), nil
 }
 

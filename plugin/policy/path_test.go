@@ -2,7 +2,9 @@ package policy
 
 import (
 	"errors"
+	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/tokengate/tokengate/plugin/provider"
 )
@@ -139,4 +141,22 @@ func containsAny(s, chars string) bool {
 		}
 	}
 	return false
+}
+
+// TestNormalPathNotCopied: a path that is already normal comes back as the
+// same string (no allocation per request for the common case); one that
+// changes comes back new.
+func TestNormalPathNotCopied(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		same bool
+	}{{"/", true}, {"/open/x", true}, {"/api/v1/items/" + strings.Repeat("x", 100), true}, {"/a//b", false}, {"/a/./b", false}, {"/a%41", false}} {
+		got, err := NormalisePath(c.in, false)
+		if err != nil {
+			t.Fatalf("%q: %v", c.in, err)
+		}
+		if same := unsafe.StringData(got) == unsafe.StringData(c.in); same != c.same {
+			t.Errorf("%q -> %q: same string %v, want %v", c.in, got, same, c.same)
+		}
+	}
 }

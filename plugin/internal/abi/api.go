@@ -114,7 +114,11 @@ func ReplaceBuffer(t BufferType, data []byte) error {
 // # Notes
 //
 // Keys and values point into one host-filled buffer owned by the result (zero-copy).
-func GetMap(t MapType) ([][2]string, error) {
+func GetMap(t MapType) ([][2]string, error) { return GetMapInto(t, nil) }
+
+// GetMapInto is GetMap into dst's storage when it is large enough (see
+// DeserializePairsInto).
+func GetMapInto(t MapType, dst [][2]string) ([][2]string, error) {
 	var p, n uint32
 	if st := proxy_get_header_map_pairs(uint32(t), &p, &n); st != StatusOK {
 		unpin()
@@ -127,7 +131,7 @@ func GetMap(t MapType) ([][2]string, error) {
 	if len(b) == 0 {
 		return nil, types.ErrorStatusNotFound
 	}
-	return DeserializePairs(b)
+	return DeserializePairsInto(dst, b)
 }
 
 // SetMap replaces every entry of a header map.

@@ -54,7 +54,12 @@ func SerializePairs(pairs [][2]string) []byte {
 //
 // Zero-copy: the returned strings point into b. The caller must never modify b afterwards; the
 // abi wrappers guarantee this by handing b to nobody else. The strings keep b alive.
-func DeserializePairs(b []byte) ([][2]string, error) {
+func DeserializePairs(b []byte) ([][2]string, error) { return DeserializePairsInto(nil, b) }
+
+// DeserializePairsInto is DeserializePairs into dst's storage when it is
+// large enough (a caller reusing one slice for every request allocates
+// nothing here); the result aliases dst then.
+func DeserializePairsInto(dst [][2]string, b []byte) ([][2]string, error) {
 	if len(b) == 0 {
 		return nil, nil
 	}
@@ -72,7 +77,12 @@ func DeserializePairs(b []byte) ([][2]string, error) {
 	if uint64(n)*10 > uint64(len(b)-4) {
 		return nil, ErrMalformedPairs
 	}
-	out := make([][2]string, n)
+	out := dst[:0]
+	if uint64(cap(dst)) >= uint64(n) {
+		out = dst[:n]
+	} else {
+		out = make([][2]string, n)
+	}
 	lens := b[4 : 4+8*int(n)]
 	off := uint64(4 + 8*int(n))
 	end := uint64(len(b))

@@ -78,6 +78,18 @@ func FuzzPairs(f *testing.F) {
 		if again := SerializePairs(pairs); !slices.Equal(again, b) {
 			t.Fatalf("not canonical: %v re-encodes to %v", b, again)
 		}
+		// Into reused storage: the same pairs, in dst when it fits.
+		for _, size := range []int{0, len(pairs) - 1, len(pairs), len(pairs) + 3} {
+			dst := make([][2]string, 1, max(size, 1))
+			dst[0] = [2]string{"stale", "stale"}
+			into, err := DeserializePairsInto(dst[:0], b)
+			if err != nil || !slices.Equal(into, pairs) {
+				t.Fatalf("into cap %d: %q %v, want %q", cap(dst), into, err, pairs)
+			}
+			if fits := cap(dst) >= len(pairs); fits != (&into[0] == &dst[0]) {
+				t.Fatalf("into cap %d for %d pairs: reused %v", cap(dst), len(pairs), !fits)
+			}
+		}
 	})
 }
 

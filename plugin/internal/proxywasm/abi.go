@@ -126,6 +126,13 @@ func CloseUpstream() error { return abi.CloseStream(abi.StreamTypeUpstream) }
 // GetHttpRequestHeaders is valid in OnHttpRequestHeaders and later request callbacks.
 func GetHttpRequestHeaders() ([][2]string, error) { return abi.GetMap(abi.MapTypeHttpRequestHeaders) }
 
+// GetHttpRequestHeadersInto is GetHttpRequestHeaders into dst's storage
+// when it is large enough, so a filter reusing one slice allocates no
+// header list per request. Not in the SDK (its build ignores dst).
+func GetHttpRequestHeadersInto(dst [][2]string) ([][2]string, error) {
+	return abi.GetMapInto(abi.MapTypeHttpRequestHeaders, dst)
+}
+
 // ReplaceHttpRequestHeaders is valid in OnHttpRequestHeaders.
 func ReplaceHttpRequestHeaders(headers [][2]string) error {
 	return abi.SetMap(abi.MapTypeHttpRequestHeaders, headers)

@@ -107,6 +107,12 @@ func CloseUpstream() error { return sdk.CloseUpstream() }
 // GetHttpRequestHeaders is valid in OnHttpRequestHeaders and later request callbacks.
 func GetHttpRequestHeaders() ([][2]string, error) { return sdk.GetHttpRequestHeaders() }
 
+// GetHttpRequestHeadersInto is GetHttpRequestHeaders; the SDK has no way
+// to reuse dst, so it is ignored here (see the wasip1 build).
+func GetHttpRequestHeadersInto(dst [][2]string) ([][2]string, error) {
+	return sdk.GetHttpRequestHeaders()
+}
+
 // ReplaceHttpRequestHeaders is valid in OnHttpRequestHeaders.
 func ReplaceHttpRequestHeaders(headers [][2]string) error {
 	return sdk.ReplaceHttpRequestHeaders(headers)
