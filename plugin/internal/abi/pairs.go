@@ -77,7 +77,7 @@ func DeserializePairsInto(dst [][2]string, b []byte) ([][2]string, error) {
 	if uint64(n)*10 > uint64(len(b)-4) {
 		return nil, ErrMalformedPairs
 	}
-	out := dst[:0]
+	var out [][2]string
 	if uint64(cap(dst)) >= uint64(n) {
 		out = dst[:n]
 	} else {
