@@ -14,6 +14,18 @@ import (
 // here: an empty map or buffer from the host is types.ErrorStatusNotFound; returned byte slices
 // and strings are owned by the caller (see "Memory" in the package doc).
 
+// ret receives the host's out-parameters. The address of a local handed
+// to a //go:wasmimport function moves the local to the heap: an
+// allocation per host call, several per request. A VM runs one callback
+// at a time and host calls do not nest (the host's
+// proxy_on_memory_allocate, the only guest code it runs inside a call,
+// touches none of these), so one set of slots serves every call; each
+// wrapper reads them right after its call.
+var ret struct {
+	ptr, size, cas, u32 uint32
+	u64                 uint64
+}
+
 // strPtr is the address of s's bytes for the host (nil for ""; the host reads 0 bytes).
 func strPtr(s string) unsafe.Pointer { return unsafe.Pointer(unsafe.StringData(s)) }
 
@@ -32,20 +44,18 @@ func Log(level LogLevel, msg string) {
 
 // GetLogLevel returns the host's current log level (ABI 0.2.1 only; it can change at any time).
 func GetLogLevel() (LogLevel, error) {
-	var l uint32
-	if st := proxy_get_log_level(&l); st != StatusOK {
+	if st := proxy_get_log_level(&ret.u32); st != StatusOK {
 		return 0, StatusToError(st)
 	}
-	return LogLevel(l), nil
+	return LogLevel(ret.u32), nil
 }
 
 // GetCurrentTimeNanoseconds is the host's wall clock in ns since the epoch.
 func GetCurrentTimeNanoseconds() (int64, error) {
-	var t uint64
-	if st := proxy_get_current_time_nanoseconds(&t); st != StatusOK {
+	if st := proxy_get_current_time_nanoseconds(&ret.u64); st != StatusOK {
 		return 0, StatusToError(st)
 	}
-	return int64(t), nil
+	return int64(ret.u64), nil
 }
 
 // SetTickPeriodMilliseconds sets the tick period of the root of the effective context.
@@ -76,12 +86,11 @@ func GetBuffer(t BufferType, start, maxSize int) ([]byte, error) {
 	if maxSize > math.MaxUint32 {
 		maxSize = math.MaxUint32
 	}
-	var p, n uint32
-	if st := proxy_get_buffer_bytes(uint32(t), uint32(start), uint32(maxSize), &p, &n); st != StatusOK {
+	if st := proxy_get_buffer_bytes(uint32(t), uint32(start), uint32(maxSize), &ret.ptr, &ret.size); st != StatusOK {
 		unpin()
 		return nil, StatusToError(st)
 	}
-	b, err := claim(p, n)
+	b, err := claim(ret.ptr, ret.size)
 	if err != nil {
 		return nil, err
 	}
@@ -119,12 +128,11 @@ func GetMap(t MapType) ([][2]string, error) { return GetMapInto(t, nil) }
 // GetMapInto is GetMap into dst's storage when it is large enough (see
 // DeserializePairsInto).
 func GetMapInto(t MapType, dst [][2]string) ([][2]string, error) {
-	var p, n uint32
-	if st := proxy_get_header_map_pairs(uint32(t), &p, &n); st != StatusOK {
+	if st := proxy_get_header_map_pairs(uint32(t), &ret.ptr, &ret.size); st != StatusOK {
 		unpin()
 		return nil, StatusToError(st)
 	}
-	b, err := claim(p, n)
+	b, err := claim(ret.ptr, ret.size)
 	if err != nil {
 		return nil, err
 	}
@@ -142,12 +150,11 @@ func SetMap(t MapType, pairs [][2]string) error {
 
 // GetMapValue returns the first value of key (keys are case-insensitive in Envoy).
 func GetMapValue(t MapType, key string) (string, error) {
-	var p, n uint32
-	if st := proxy_get_header_map_value(uint32(t), strPtr(key), uint32(len(key)), &p, &n); st != StatusOK {
+	if st := proxy_get_header_map_value(uint32(t), strPtr(key), uint32(len(key)), &ret.ptr, &ret.size); st != StatusOK {
 		unpin()
 		return "", StatusToError(st)
 	}
-	b, err := claim(p, n)
+	b, err := claim(ret.ptr, ret.size)
 	if err != nil {
 		return "", err
 	}
@@ -189,24 +196,24 @@ func HttpCall(cluster string, headers [][2]string, body []byte, trailers [][2]st
 	cb func(numHeaders, bodySize, numTrailers int)) (uint32, error) {
 	h := SerializePairs(headers)
 	t := SerializePairs(trailers)
-	var token uint32
 	st := proxy_http_call(strPtr(cluster), uint32(len(cluster)), unsafe.Pointer(&h[0]), uint32(len(h)),
-		bytesPtr(body), uint32(len(body)), unsafe.Pointer(&t[0]), uint32(len(t)), timeoutMs, &token)
+		bytesPtr(body), uint32(len(body)), unsafe.Pointer(&t[0]), uint32(len(t)), timeoutMs, &ret.u32)
 	if st != StatusOK {
 		return 0, StatusToError(st)
 	}
+	token := ret.u32
 	vm.registerCallout(token, cb)
 	return token, nil
 }
 
 // GetSharedData reads key with its CAS token.
 func GetSharedData(key string) ([]byte, uint32, error) {
-	var p, n, cas uint32
-	if st := proxy_get_shared_data(strPtr(key), uint32(len(key)), &p, &n, &cas); st != StatusOK {
+	if st := proxy_get_shared_data(strPtr(key), uint32(len(key)), &ret.ptr, &ret.size, &ret.cas); st != StatusOK {
 		unpin()
 		return nil, 0, StatusToError(st)
 	}
-	b, err := claim(p, n)
+	cas := ret.cas
+	b, err := claim(ret.ptr, ret.size)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -220,16 +227,14 @@ func SetSharedData(key string, value []byte, cas uint32) error {
 
 // RegisterSharedQueue registers (or takes over) a queue for the current root context.
 func RegisterSharedQueue(name string) (uint32, error) {
-	var id uint32
-	st := proxy_register_shared_queue(strPtr(name), uint32(len(name)), &id)
-	return id, StatusToError(st)
+	st := proxy_register_shared_queue(strPtr(name), uint32(len(name)), &ret.u32)
+	return ret.u32, StatusToError(st)
 }
 
 // ResolveSharedQueue finds a queue; an empty vmID means this VM's.
 func ResolveSharedQueue(vmID, name string) (uint32, error) {
-	var id uint32
-	st := proxy_resolve_shared_queue(strPtr(vmID), uint32(len(vmID)), strPtr(name), uint32(len(name)), &id)
-	return id, StatusToError(st)
+	st := proxy_resolve_shared_queue(strPtr(vmID), uint32(len(vmID)), strPtr(name), uint32(len(name)), &ret.u32)
+	return ret.u32, StatusToError(st)
 }
 
 // EnqueueSharedQueue appends data to a queue.
@@ -239,12 +244,11 @@ func EnqueueSharedQueue(id uint32, data []byte) error {
 
 // DequeueSharedQueue pops the oldest item (types.ErrorStatusEmpty when none).
 func DequeueSharedQueue(id uint32) ([]byte, error) {
-	var p, n uint32
-	if st := proxy_dequeue_shared_queue(id, &p, &n); st != StatusOK {
+	if st := proxy_dequeue_shared_queue(id, &ret.ptr, &ret.size); st != StatusOK {
 		unpin()
 		return nil, StatusToError(st)
 	}
-	return claim(p, n)
+	return claim(ret.ptr, ret.size)
 }
 
 // GetProperty reads a property by path segments.
@@ -253,12 +257,11 @@ func GetProperty(path []string) ([]byte, error) {
 		return nil, ErrEmptyPath
 	}
 	raw := SerializePropertyPath(path)
-	var p, n uint32
-	if st := proxy_get_property(unsafe.Pointer(&raw[0]), uint32(len(raw)), &p, &n); st != StatusOK {
+	if st := proxy_get_property(unsafe.Pointer(&raw[0]), uint32(len(raw)), &ret.ptr, &ret.size); st != StatusOK {
 		unpin()
 		return nil, StatusToError(st)
 	}
-	return claim(p, n)
+	return claim(ret.ptr, ret.size)
 }
 
 // SetProperty writes a property (filter state wasm.<path> in Envoy).
@@ -272,21 +275,19 @@ func SetProperty(path []string, value []byte) error {
 
 // CallForeignFunction calls a host extension by name.
 func CallForeignFunction(name string, args []byte) ([]byte, error) {
-	var p, n uint32
-	if st := proxy_call_foreign_function(strPtr(name), uint32(len(name)), bytesPtr(args), uint32(len(args)), &p, &n); st != StatusOK {
+	if st := proxy_call_foreign_function(strPtr(name), uint32(len(name)), bytesPtr(args), uint32(len(args)), &ret.ptr, &ret.size); st != StatusOK {
 		unpin()
 		return nil, StatusToError(st)
 	}
-	return claim(p, n)
+	return claim(ret.ptr, ret.size)
 }
 
 // DefineMetric defines a metric and returns its per-VM id.
 func DefineMetric(t MetricType, name string) (uint32, error) {
-	var id uint32
-	if st := proxy_define_metric(uint32(t), strPtr(name), uint32(len(name)), &id); st != StatusOK {
+	if st := proxy_define_metric(uint32(t), strPtr(name), uint32(len(name)), &ret.u32); st != StatusOK {
 		return 0, StatusToError(st)
 	}
-	return id, nil
+	return ret.u32, nil
 }
 
 // IncrementMetric adds delta (counters need delta > 0).
@@ -301,22 +302,20 @@ func RecordMetric(id uint32, value uint64) error {
 
 // GetMetric reads a counter or gauge.
 func GetMetric(id uint32) (uint64, error) {
-	var v uint64
-	if st := proxy_get_metric(id, &v); st != StatusOK {
+	if st := proxy_get_metric(id, &ret.u64); st != StatusOK {
 		return 0, StatusToError(st)
 	}
-	return v, nil
+	return ret.u64, nil
 }
 
 // GetBufferStatus returns a buffer's current length and flags (Envoy reports flags as 0).
 func GetBufferStatus(t BufferType) (size, flags uint32, err error) {
-	err = StatusToError(proxy_get_buffer_status(uint32(t), &size, &flags))
-	return size, flags, err
+	err = StatusToError(proxy_get_buffer_status(uint32(t), &ret.size, &ret.u32))
+	return ret.size, ret.u32, err
 }
 
 // GetMapSize returns Envoy's byte size of a header map (sum of key and value lengths).
 func GetMapSize(t MapType) (uint32, error) {
-	var n uint32
-	err := StatusToError(proxy_get_header_map_size(uint32(t), &n))
-	return n, err
+	err := StatusToError(proxy_get_header_map_size(uint32(t), &ret.u32))
+	return ret.u32, err
 }
