@@ -460,3 +460,42 @@ func TestWallClockStepsBack(t *testing.T) {
 		t.Fatalf("a JWT minted at the stepped-back time: %v", d)
 	}
 }
+
+// TestLateCalloutAfterClientLeft: a client goes away while its stream
+// waits for the auth service, and the next stream on the worker (the
+// filter reuses the contexts of deleted streams) waits for its own
+// answer. The first stream's late answer must reach nobody: the second
+// stream, with a session the service does not know, is refused, never
+// forwarded on the first client's identity.
+func TestLateCalloutAfterClientLeft(t *testing.T) {
+	fx, wasm := load(t)
+	ctx := context.Background()
+	cfg := oneProvider(obj{"type": "session", "cluster": "auth", "timeout_ms": 1000, "cache_seconds": 0, "negative_cache_seconds": 0})
+	hc := hostsim.Config{}.WithSlowCluster("auth", sessionHandler(fx), 100*time.Millisecond)
+	_, p := start(t, fx, wasm, hc, cfg, 1)
+	vm := p.Worker(0)
+	// Warm the spare contexts: a completed stream gives its context back.
+	if d := decide(t, fx, vm.HTTP(ctx, req([2]string{"cookie", "Token=" + fx.AnySession()}))); d.reason != "forwarded" {
+		t.Fatalf("warm-up: %v", d)
+	}
+	first := vm.NewStream(req([2]string{"cookie", "Token=" + fx.AnySession()}))
+	if a := first.SendRequestHeaders(ctx, true); a != hostsim.ActionPause {
+		t.Fatalf("first stream did not wait for the auth service: %v", a)
+	}
+	first.Complete(ctx) // the client went away; its callout is still out
+	second := vm.NewStream(req([2]string{"cookie", "Token=unknown-session-0123456789"}))
+	if a := second.SendRequestHeaders(ctx, true); a != hostsim.ActionPause {
+		t.Fatalf("second stream did not wait for the auth service: %v", a)
+	}
+	second.RunPending(ctx) // delivers the first answer, then its own
+	st := second.State()
+	if !st.Ended || st.Result == nil {
+		t.Fatalf("second stream not decided: %+v", st)
+	}
+	if d := decide(t, fx, st.Result); d.status != 401 {
+		t.Fatalf("second stream: %v, want 401 (the first stream's answer must not decide it)", d)
+	}
+	if failed, msg := vm.Failed(); failed {
+		t.Fatalf("VM failed: %s", msg)
+	}
+}
