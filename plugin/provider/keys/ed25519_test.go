@@ -16,6 +16,8 @@ package keys
 //	go test -run '^$' -fuzz FuzzEd25519Verify -fuzztime 3m ./plugin/provider/keys/
 
 import (
+	"bufio"
+	"compress/gzip"
 	"crypto/ed25519"
 	"crypto/sha512"
 	"encoding/base64"
@@ -25,6 +27,8 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -405,6 +409,60 @@ func offCurveKey(t testing.TB) []byte {
 		if !decodable(enc) {
 			return enc
 		}
+	}
+}
+
+// TestEd25519GoVectors verifies the known-answer vectors the Go
+// distribution ships for crypto/ed25519 (src/crypto/ed25519/testdata/
+// sign.input.gz: lines "private:public:message:signature‖message:", hex)
+// through ParsePublicKey and Key.Verify, and refuses each one with its
+// message changed.
+func TestEd25519GoVectors(t *testing.T) {
+	goroot, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Skipf("go env GOROOT: %v", err)
+	}
+	f, err := os.Open(filepath.Join(strings.TrimSpace(string(goroot)), "src", "crypto", "ed25519", "testdata", "sign.input.gz"))
+	if err != nil {
+		t.Skipf("Go's Ed25519 vectors not found: %v", err)
+	}
+	defer f.Close()
+	z, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewScanner(z)
+	lines.Buffer(nil, 1<<20)
+	n := 0
+	for lines.Scan() {
+		parts := strings.Split(lines.Text(), ":")
+		if len(parts) != 5 {
+			t.Fatalf("line %d: %d fields", n+1, len(parts))
+		}
+		var raw [4][]byte
+		for i := range raw {
+			if raw[i], err = hex.DecodeString(parts[i]); err != nil {
+				t.Fatalf("line %d field %d: %v", n+1, i, err)
+			}
+		}
+		pub, msg, sig := raw[1], raw[2], raw[3][:ed25519.SignatureSize]
+		k, err := ParsePublicKey([]byte(jwk(ed25519.PublicKey(pub), "")))
+		if err != nil {
+			t.Fatalf("line %d: %v", n+1, err)
+		}
+		if !k.Verify(EdDSA, msg, sig) {
+			t.Fatalf("line %d: valid signature refused", n+1)
+		}
+		if k.Verify(EdDSA, append(msg, 0), sig) {
+			t.Fatalf("line %d: signature accepted for another message", n+1)
+		}
+		n++
+	}
+	if err := lines.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n < 100 {
+		t.Fatalf("only %d vectors", n)
 	}
 }
 
