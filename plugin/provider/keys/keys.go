@@ -12,6 +12,16 @@
 // [Remote] keeps a JWKS fetched by HTTP callout (directly or through OIDC
 // discovery) fresh across all VMs of a proxy; see remote.go.
 //
+// # Ed25519 keys are decoded once
+//
+// crypto/ed25519.Verify decompresses the public key on every call (a field
+// square root, about 9% of a verification). The key is public and
+// immutable, so ed25519.go decodes it when it is parsed and verifies with
+// the decoded point, making the standard library's decisions exactly
+// (TestEd25519Differential, FuzzEd25519Verify). A key that is not a curve
+// point is refused at parse time (ErrBadEd25519), like an EC point off its
+// curve, instead of silently refusing every signature.
+//
 // # Why no crypto/x509
 //
 // crypto/x509 imports net, which the wasm build must not link, so the few
@@ -22,7 +32,6 @@ package keys
 import (
 	"crypto"
 	"crypto/ecdsa"
-	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -146,7 +155,7 @@ type Key struct {
 	// Algs are the algorithms this key may verify.
 	Algs AlgSet
 
-	ed  ed25519.PublicKey
+	ed  *edKey
 	rsa *rsa.PublicKey
 	ec  *ecdsa.PublicKey
 }
@@ -169,7 +178,7 @@ func (k *Key) Verify(a Alg, msg []byte, sig []byte) bool {
 	}
 	switch a {
 	case EdDSA:
-		return len(sig) == ed25519.SignatureSize && ed25519.Verify(k.ed, msg, sig)
+		return k.ed != nil && k.ed.verify(msg, sig)
 	case ES256:
 		h := sha256.Sum256(msg)
 		return verifyEC(k.ec, h[:], sig, 32)

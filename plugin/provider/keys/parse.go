@@ -3,7 +3,6 @@ package keys
 import (
 	"bytes"
 	"crypto/ecdsa"
-	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -26,7 +25,7 @@ var (
 	ErrUnsupported = errors.New("unsupported key type")
 	ErrWeakKey     = errors.New("RSA key shorter than 2048 bits or longer than 8192")
 	ErrBadExponent = errors.New("RSA public exponent must be odd and between 3 and 2^31-1")
-	ErrBadPoint    = errors.New("EC point is not on the curve")
+	ErrBadPoint    = errors.New("EC point is not on the curve") // see also ErrBadEd25519
 	ErrPrivate     = errors.New("private key material where a public key was expected")
 	ErrMalformed   = errors.New("malformed public key")
 	ErrPEMTrailing = errors.New("unexpected data around the PEM block")
@@ -94,7 +93,7 @@ func ParseSPKI(der []byte) (*Key, error) {
 	}
 	switch {
 	case bytes.Equal(oid, oidEd25519):
-		if len(params) != 0 || len(keyBytes) != ed25519.PublicKeySize {
+		if len(params) != 0 || len(keyBytes) != edPublicKeySize {
 			return nil, ErrMalformed
 		}
 		return newEd25519(keyBytes)
@@ -145,10 +144,11 @@ func parsePKCS1(der []byte) (n, e []byte, err error) {
 }
 
 func newEd25519(pub []byte) (*Key, error) {
-	if len(pub) != ed25519.PublicKeySize {
-		return nil, ErrMalformed
+	ed, err := newEdKey(pub)
+	if err != nil {
+		return nil, err
 	}
-	k := &Key{Type: TypeEd25519, ed: ed25519.PublicKey(bytes.Clone(pub))}
+	k := &Key{Type: TypeEd25519, ed: ed}
 	return finish(k, spki(appendTLV(nil, tagOID, oidEd25519), pub)), nil
 }
 
