@@ -120,7 +120,7 @@ const (
 
 // domains are the first segments of module paths whose dot the Go linker
 // keeps in wasm function names ("github.com_buger_jsonparser.Get").
-var domains = []string{"github.com_", "golang.org_", "gopkg.in_", "google.golang.org_", "go.opentelemetry.io_", "honnef.co_"}
+var domains = []string{"github.com_", "golang.org_", "filippo.io_", "gopkg.in_", "google.golang.org_", "go.opentelemetry.io_", "honnef.co_"}
 
 // PackageOf returns the Go package of a function as the Go linker names it
 // in a wasm "name" section, with "/" restored: the linker writes

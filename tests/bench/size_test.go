@@ -13,6 +13,7 @@ func TestPackageOf(t *testing.T) {
 		{"module on github", "github.com_buger_jsonparser.Get", "github.com/buger/jsonparser"},
 		{"our own package", "github.com_tokengate_tokengate_plugin_filter.__httpContext_.OnHttpRequestHeaders", "github.com/tokengate/tokengate/plugin/filter"},
 		{"golang.org module", "golang.org_x_crypto_blake2b.New", "golang.org/x/crypto/blake2b"},
+		{"filippo.io module", "filippo.io_edwards25519_field.feMulGeneric", "filippo.io/edwards25519/field"},
 		{"method on value", "time.Time.String", "time"},
 		{"generic instance", "internal_sync.__HashTrieMap_go.shape.interface____go.shape.interface_____.Load", "internal/sync"},
 		{"type equality", "type_.eq.internal_abi.ITab", PkgTypeEq},
@@ -74,7 +75,7 @@ func TestModuleSize(t *testing.T) {
 		}
 		return
 	}
-	for _, pkg := range []string{"runtime", "github.com/tokengate/tokengate/plugin/filter", "github.com/buger/jsonparser", "crypto/ed25519"} {
+	for _, pkg := range []string{"runtime", "github.com/tokengate/tokengate/plugin/filter", "github.com/buger/jsonparser", "filippo.io/edwards25519"} {
 		if !found[pkg] {
 			t.Errorf("no code attributed to %s", pkg)
 		}
