@@ -109,17 +109,17 @@ func TestOutOfRange(t *testing.T) {
 	r, s := sign(t, k.priv, hash)
 	n := order
 	values := map[string][]byte{
-		"0":        {},
+		"0":                 {},
 		"0 (32 zero bytes)": make([]byte, 32),
-		"1":        {1},
-		"n−1":      new(big.Int).Sub(n, big.NewInt(1)).Bytes(),
-		"n":        n.Bytes(),
-		"n+1":      new(big.Int).Add(n, big.NewInt(1)).Bytes(),
-		"n+r":      nil, // filled per use
-		"2^256−1":  bytesOf(32, 0xff),
-		"2^256":    append([]byte{1}, make([]byte, 32)...),
-		"33 bytes": append([]byte{0}, r...),
-		"64 bytes": append(make([]byte, 32), r...),
+		"1":                 {1},
+		"n−1":               new(big.Int).Sub(n, big.NewInt(1)).Bytes(),
+		"n":                 n.Bytes(),
+		"n+1":               new(big.Int).Add(n, big.NewInt(1)).Bytes(),
+		"n+r":               nil, // filled per use
+		"2^256−1":           bytesOf(32, 0xff),
+		"2^256":             append([]byte{1}, make([]byte, 32)...),
+		"33 bytes":          append([]byte{0}, r...),
+		"64 bytes":          append(make([]byte, 32), r...),
 	}
 	for name, v := range values {
 		t.Run("r="+name, func(t *testing.T) {
