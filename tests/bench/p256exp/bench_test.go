@@ -88,6 +88,38 @@ func BenchmarkWasmSetup(b *testing.B) {
 	}
 }
 
+// BenchmarkWasmNewKey times p256verify.NewPublicKey alone in the guest:
+// the key's comb table, built once per configured key (the G table was
+// built by setup, once per process).
+func BenchmarkWasmNewKey(b *testing.B) {
+	ctx := context.Background()
+	g := newGuest(ctx, b)
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sig := make([]byte, 64)
+	if res, err := g.setup(ctx, der, sig[:32], sig); err != nil || res != 1 {
+		b.Fatalf("setup = %d, %v", res, err)
+	}
+	newKey := g.mod.ExportedFunction("newkey")
+	var times []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		if res, err := newKey.Call(ctx); err != nil || res[0] != 1 {
+			b.Fatalf("newkey = %v, %v", res, err)
+		}
+		times = append(times, time.Since(start))
+	}
+	fastest, median := stats(times)
+	b.ReportMetric(float64(fastest)/1e3, "min-µs")
+	b.ReportMetric(float64(median)/1e3, "med-µs")
+}
+
 // stats returns the fastest and the median of ds.
 func stats(ds []time.Duration) (fastest, median time.Duration) {
 	s := slices.Clone(ds)
