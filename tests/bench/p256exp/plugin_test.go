@@ -28,7 +28,7 @@ var keysEdits = map[string][]struct{ old, new string }{
 	},
 	"parse.go": {
 		{"\tk := &Key{Type: t, ec: pub}\n", "\tk := &Key{Type: t, ec: pub}\n\tif t == TypeP256 {\n\t\tif k.p256, err = p256verify.NewPublicKey(pub); err != nil {\n\t\t\treturn nil, ErrBadPoint\n\t\t}\n\t}\n"},
-		{"import (\n", "import (\n\t\"github.com/tokengate/tokengate/plugin/internal/p256verify\"\n"},
+		{"\t\"math/big\"\n)", "\t\"math/big\"\n\n\t\"github.com/tokengate/tokengate/plugin/internal/p256verify\"\n)"},
 	},
 }
 
