@@ -90,7 +90,12 @@ func buildBase() {
 // shorter) reduced mod n; R = [e·s⁻¹]G + [r·s⁻¹]Q must not be the point at
 // infinity, and R.x mod n must equal r. For a JWS signature (R ‖ S, 32
 // bytes each) pass sig[:32] and sig[32:].
+//
+// A nil or zero PublicKey (not from NewPublicKey) refuses every signature.
 func (k *PublicKey) Verify(hash, r, s []byte) bool {
+	if k == nil || k.table == nil {
+		return false
+	}
 	var rr, ss big.Int
 	rr.SetBytes(r)
 	ss.SetBytes(s)

@@ -409,3 +409,16 @@ func flipKey(t testing.TB, rng *mrand.Rand, k keyPair) keyPair {
 	}
 	return keyPair{priv: &ecdsa.PrivateKey{PublicKey: *pub}, pub: p}
 }
+
+// TestZeroKeyRefuses checks that a PublicKey not made by NewPublicKey
+// refuses instead of panicking (a panic would kill the VM in Envoy).
+func TestZeroKeyRefuses(t *testing.T) {
+	k := newKeyPair(t)
+	hash := make([]byte, 32)
+	r, s := sign(t, k.priv, hash)
+	for name, pub := range map[string]*PublicKey{"nil": nil, "zero": {}} {
+		if pub.Verify(hash, r, s) {
+			t.Errorf("%s key accepted a signature", name)
+		}
+	}
+}
