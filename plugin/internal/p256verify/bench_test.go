@@ -4,7 +4,9 @@ import (
 	"crypto/ecdsa"
 	"crypto/sha256"
 	"math/big"
+	"slices"
 	"testing"
+	"time"
 
 	"filippo.io/nistec"
 )
@@ -33,6 +35,47 @@ func BenchmarkVerify(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkVerifyPair runs both verifiers on the same signature, one call
+// of each per iteration, so machine load falls on both alike, and reports
+// the fastest and median call of each (µs) and the ratios ecdsa/p256verify.
+func BenchmarkVerifyPair(b *testing.B) {
+	k := newKeyPair(b)
+	hash := sha256.New().Sum([]byte("benchmark"))[len("benchmark"):]
+	r, s := sign(b, k.priv, hash)
+	verifiers := []func() bool{
+		func() bool {
+			return ecdsa.Verify(&k.priv.PublicKey, hash, new(big.Int).SetBytes(r), new(big.Int).SetBytes(s))
+		},
+		func() bool { return k.pub.Verify(hash, r, s) },
+	}
+	times := make([][]time.Duration, len(verifiers))
+	for i := 0; b.Loop(); i++ {
+		for j := range verifiers {
+			v := (i + j) % len(verifiers) // alternate which goes first
+			start := time.Now()
+			if !verifiers[v]() {
+				b.Fatal("refused")
+			}
+			times[v] = append(times[v], time.Since(start))
+		}
+	}
+	b.StopTimer()
+	minE, medE := fastestMedian(times[0])
+	minP, medP := fastestMedian(times[1])
+	b.ReportMetric(float64(minE)/1e3, "ecdsa-min-µs")
+	b.ReportMetric(float64(medE)/1e3, "ecdsa-med-µs")
+	b.ReportMetric(float64(minP)/1e3, "p256verify-min-µs")
+	b.ReportMetric(float64(medP)/1e3, "p256verify-med-µs")
+	b.ReportMetric(float64(minE)/float64(minP), "min-ratio")
+	b.ReportMetric(float64(medE)/float64(medP), "med-ratio")
+}
+
+func fastestMedian(ds []time.Duration) (fastest, median time.Duration) {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[0], s[len(s)/2]
 }
 
 // BenchmarkNewPublicKey times the table's construction (once per key).
