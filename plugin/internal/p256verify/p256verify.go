@@ -11,8 +11,8 @@
 // doublings at all (signed 5-bit digits; a negative digit negates the
 // row's point, which costs one field subtraction). [u1]G uses the same
 // comb over G, built once per process: nistec's ScalarBaseMult has no
-// doublings either, but selects every entry in constant time (43 selects
-// over 32 points), which cost as much as its additions.
+// doublings either, but each of its 43 steps scans a 32-point table in
+// constant time.
 //
 // The decisions are exactly those of Go 1.26's ecdsa.Verify for P-256 (see
 // Verify); the tests in this package check that differentially against
