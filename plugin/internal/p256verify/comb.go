@@ -9,10 +9,12 @@ import (
 // The comb's shape: 5-bit signed digits, so each row needs the multiples
 // 1…16 of its base point, and 52 rows cover 260 ≥ 256 bits.
 //
-// Why 5 bits: each extra bit halves the additions' share no further than
-// 256/w while doubling the table. 5 bits gives about 50 additions per
-// verification for 80 KB per key (4 bits: 64 additions, 50 KB; 6 bits: 43
-// additions, 130 KB).
+// Why 5 bits: a w-bit comb needs about 256/w additions per scalar but
+// 2^(w−1)·256/w table points, so each extra bit saves fewer additions and
+// nearly doubles the table. Per scalar and table: 4 bits, 65 additions and
+// 50 KB; 5 bits, 52 and 80 KB; 6 bits, 43 and 132 KB (measured in wazero:
+// 13% faster verification than 5 bits, but 3.2 ms instead of 2 ms to build
+// each key's table). 5 bits keeps a configured key at 80 KB per VM.
 const (
 	combWidth = 5
 	combHalf  = 1 << (combWidth - 1)              // largest digit magnitude, and row length
