@@ -17,9 +17,13 @@ import (
 // each key's table). 5 bits keeps a configured key at 80 KB per VM.
 const (
 	combWidth = 5
-	combHalf  = 1 << (combWidth - 1)              // largest digit magnitude, and row length
-	combRows  = (256 + combWidth - 1) / combWidth // 52
+	combHalf  = 1 << (combWidth - 1) // largest digit magnitude, and row length
+	combRows  = 256/combWidth + 1    // 52: room for the recoding's last carry at any width
 )
+
+// Digits are int8, so the width must stay at most 7 (largest digit 64);
+// this fails to compile otherwise. The tests pass for widths 4 to 7.
+const _ = uint(7 - combWidth)
 
 // combTable row i holds j·2^(5i)·Q for j = 1…16, at index j−1.
 type combTable [combRows][combHalf]nistec.P256Point
@@ -55,10 +59,12 @@ func (t *combTable) addMult(acc *nistec.P256Point, k *[32]byte) {
 	}
 }
 
-// recode writes k = Σ digits[i]·2^(5i) with every digit in [−15, 16].
-// A window worth more than 16 becomes v − 32 and carries 1 into the next.
-// The top row holds only bit 255 plus a carry (at most 2), so nothing is
-// carried out of it: the recoding is exact for every k < 2^256.
+// recode writes k = Σ digits[i]·2^(5i) with every digit in [−15, 16]
+// (for width w: [1−2^(w−1), 2^(w−1)]). A window worth more than 16
+// becomes v − 32 and carries 1 into the next. The top row starts at bit
+// w·(combRows−1) ≥ 256 − w + 1, so it holds fewer than w bits of k plus a
+// carry, at most 2^(w−1): nothing is carried out of it, and the recoding
+// is exact for every k < 2^256.
 func recode(k *[32]byte, digits *[combRows]int8) {
 	var limbs [5]uint64 // little-endian, with a zero limb so windows may run past bit 255
 	for i := range 4 {
