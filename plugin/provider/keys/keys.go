@@ -158,6 +158,9 @@ type Key struct {
 	ed  *edKey
 	rsa *rsa.PublicKey
 	ec  *ecdsa.PublicKey
+	// p256 is a P-256 key's point (X ‖ Y), the key of its table in the
+	// ES256 table cache (p256.go); nil for other keys.
+	p256 *[64]byte
 }
 
 // Restrict narrows the key's algorithms to those in allowed (a copy).
@@ -181,7 +184,7 @@ func (k *Key) Verify(a Alg, msg []byte, sig []byte) bool {
 		return k.ed != nil && k.ed.verify(msg, sig)
 	case ES256:
 		h := sha256.Sum256(msg)
-		return verifyEC(k.ec, h[:], sig, 32)
+		return k.verifyES256(h[:], sig)
 	case ES384:
 		h := sha512.Sum384(msg)
 		return verifyEC(k.ec, h[:], sig, 48)

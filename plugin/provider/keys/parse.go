@@ -197,6 +197,10 @@ func newEC(t Type, point []byte) (*Key, error) {
 		return nil, ErrBadPoint
 	}
 	k := &Key{Type: t, ec: pub}
+	if t == TypeP256 {
+		k.p256 = new([64]byte)
+		copy(k.p256[:], point[1:]) // ParseUncompressedPublicKey took 0x04 ‖ X ‖ Y
+	}
 	alg := appendTLV(appendTLV(nil, tagOID, oidECPublic), tagOID, curveOID)
 	return finish(k, spki(alg, point)), nil
 }
