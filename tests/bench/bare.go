@@ -2,18 +2,15 @@ package bench
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"github.com/tokengate/tokengate/tests/internal/guestbuild"
 )
 
 // Kinds of bare primitive (the guest's setup argument).
@@ -31,36 +28,11 @@ func guestDir() string {
 }
 
 // BuildGuest compiles the bare-primitive guest with the plugin's toolchain
-// and flags (wasip1, c-shared, -trimpath) into the user cache, keyed by the
-// source's hash and the Go version, and returns its bytes.
+// and flags (wasip1, c-shared, -trimpath), cached by its source's hash and
+// the Go version (tests/internal/guestbuild), and returns its bytes.
 func BuildGuest() ([]byte, error) {
-	src, err := os.ReadFile(filepath.Join(guestDir(), "main.go"))
-	if err != nil {
-		return nil, err
-	}
-	sum := sha256.Sum256(append(src, runtime.Version()...))
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		dir = os.TempDir()
-	}
-	out := filepath.Join(dir, "tokengate-bench", "bare-"+hex.EncodeToString(sum[:8])+".wasm")
-	if b, err := os.ReadFile(out); err == nil {
-		return b, nil
-	}
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		return nil, err
-	}
-	tmp := out + ".tmp" + fmt.Sprint(os.Getpid())
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-o", tmp, ".")
-	cmd.Dir = guestDir()
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("building the bare guest: %v\n%s", err, msg)
-	}
-	if err := os.Rename(tmp, out); err != nil {
-		return nil, err
-	}
-	return os.ReadFile(out)
+	return guestbuild.Build(guestbuild.Spec{Name: "bare", Dir: guestDir(),
+		Sources: []string{filepath.Join(guestDir(), "*.go")}})
 }
 
 // bareCache shares the guest's compiled code between its runtimes.

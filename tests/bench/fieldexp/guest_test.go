@@ -2,13 +2,9 @@ package fieldexp
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -17,6 +13,7 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"github.com/tokengate/tokengate/tests/internal/guestbuild"
 )
 
 // The guest's implementations and operations (testdata/guest mirrors them).
@@ -57,31 +54,6 @@ func here() string {
 	return filepath.Dir(file)
 }
 
-// sourceHash keys the guest build: the guest's and this package's
-// non-test sources and the Go version.
-func sourceHash() (string, error) {
-	h := sha256.New()
-	for _, pattern := range []string{"testdata/guest/*.go", "*.go"} {
-		files, err := filepath.Glob(filepath.Join(here(), pattern))
-		if err != nil {
-			return "", err
-		}
-		for _, f := range files {
-			if filepath.Ext(f) != ".go" || len(f) > 8 && f[len(f)-8:] == "_test.go" {
-				continue
-			}
-			b, err := os.ReadFile(f)
-			if err != nil {
-				return "", err
-			}
-			h.Write([]byte(filepath.Base(f)))
-			h.Write(b)
-		}
-	}
-	h.Write([]byte(runtime.Version()))
-	return hex.EncodeToString(h.Sum(nil)[:8]), nil
-}
-
 var (
 	guestOnce  sync.Once
 	guestBytes []byte
@@ -99,32 +71,8 @@ func buildGuest(tb testing.TB) []byte {
 }
 
 func compileGuest() ([]byte, error) {
-	key, err := sourceHash()
-	if err != nil {
-		return nil, err
-	}
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		dir = os.TempDir()
-	}
-	out := filepath.Join(dir, "tokengate-bench", "fieldexp-"+key+".wasm")
-	if b, err := os.ReadFile(out); err == nil {
-		return b, nil
-	}
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		return nil, err
-	}
-	tmp := fmt.Sprintf("%s.tmp%d", out, os.Getpid())
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-o", tmp, ".")
-	cmd.Dir = filepath.Join(here(), "testdata", "guest")
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("building the fieldexp guest: %v\n%s", err, msg)
-	}
-	if err := os.Rename(tmp, out); err != nil {
-		return nil, err
-	}
-	return os.ReadFile(out)
+	return guestbuild.Build(guestbuild.Spec{Name: "fieldexp", Dir: filepath.Join(here(), "testdata", "guest"),
+		Sources: []string{filepath.Join(here(), "testdata", "guest", "*.go"), filepath.Join(here(), "*.go")}})
 }
 
 // guest is one instance of testdata/guest with its inputs loaded.

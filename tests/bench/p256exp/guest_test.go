@@ -2,13 +2,7 @@ package p256exp
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -17,6 +11,7 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"github.com/tokengate/tokengate/tests/internal/guestbuild"
 )
 
 // Implementations understood by the guest's run (testdata/guest mirrors
@@ -39,37 +34,6 @@ func repoRoot() string { return filepath.Join(here(), "..", "..", "..") }
 // may import plugin/internal/p256verify. Nothing is written there.
 const guestPkg = "plugin/internal/p256verify/p256expguest"
 
-// sourceHash keys the guest build: the guest, p256verify's non-test
-// sources, go.sum (nistec's version) and the Go version.
-func sourceHash() (string, error) {
-	h := sha256.New()
-	var files []string
-	for _, pattern := range []string{
-		filepath.Join(here(), "testdata", "guest", "*.go"),
-		filepath.Join(repoRoot(), "plugin", "internal", "p256verify", "*.go"),
-		filepath.Join(repoRoot(), "go.sum"),
-	} {
-		m, err := filepath.Glob(pattern)
-		if err != nil {
-			return "", err
-		}
-		files = append(files, m...)
-	}
-	for _, f := range files {
-		if len(f) > 8 && f[len(f)-8:] == "_test.go" {
-			continue
-		}
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return "", err
-		}
-		h.Write([]byte(filepath.Base(f)))
-		h.Write(b)
-	}
-	h.Write([]byte(runtime.Version()))
-	return hex.EncodeToString(h.Sum(nil)[:8]), nil
-}
-
 var (
 	guestOnce  sync.Once
 	guestBytes []byte
@@ -87,66 +51,22 @@ func buildGuest(tb testing.TB) []byte {
 	return guestBytes
 }
 
+// compileGuest builds the guest as if it lived at guestPkg (an overlay:
+// nothing is written under plugin/), keyed by the guest, p256verify's
+// sources and go.sum (nistec's version).
 func compileGuest() ([]byte, error) {
-	key, err := sourceHash()
-	if err != nil {
-		return nil, err
-	}
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		dir = os.TempDir()
-	}
-	out := filepath.Join(dir, "tokengate-bench", "p256exp-"+key+".wasm")
-	if b, err := os.ReadFile(out); err == nil {
-		return b, nil
-	}
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		return nil, err
-	}
 	root, err := filepath.Abs(repoRoot())
 	if err != nil {
 		return nil, err
 	}
-	overlay, err := writeOverlay(root)
-	if err != nil {
-		return nil, err
-	}
-	defer os.Remove(overlay)
-	tmp := fmt.Sprintf("%s.tmp%d", out, os.Getpid())
-	cmd := exec.Command("go", "build", "-overlay", overlay, "-buildmode=c-shared", "-trimpath", "-o", tmp, "./"+guestPkg)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("building the p256exp guest: %v\n%s", err, msg)
-	}
-	if err := os.Rename(tmp, out); err != nil {
-		return nil, err
-	}
-	return os.ReadFile(out)
-}
-
-// writeOverlay writes the go build -overlay file that shows the guest's
-// main.go at guestPkg, and returns its path.
-func writeOverlay(root string) (string, error) {
 	src, err := filepath.Abs(filepath.Join(here(), "testdata", "guest", "main.go"))
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	b, err := json.Marshal(map[string]map[string]string{
-		"Replace": {filepath.Join(root, filepath.FromSlash(guestPkg), "main.go"): src},
-	})
-	if err != nil {
-		return "", err
-	}
-	f, err := os.CreateTemp("", "p256exp-overlay-*.json")
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	if _, err := f.Write(b); err != nil {
-		return "", err
-	}
-	return f.Name(), nil
+	return guestbuild.Build(guestbuild.Spec{Name: "p256exp", Dir: root, Package: "./" + guestPkg,
+		Sources: []string{filepath.Join(here(), "testdata", "guest", "*.go"),
+			filepath.Join(root, "plugin", "internal", "p256verify", "*.go"), filepath.Join(root, "go.sum")},
+		Overlay: map[string]string{filepath.Join(root, filepath.FromSlash(guestPkg), "main.go"): src}})
 }
 
 // compiled shares the guest's compiled code between runtimes.
