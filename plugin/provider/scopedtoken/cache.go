@@ -12,6 +12,12 @@ const (
 	cacheSlots = 256
 	// maxCachedToken: longer tokens are always verified in full.
 	maxCachedToken = 2048
+	// maxCachedScope bounds a cached token's compiled endpoints (bytes of
+	// prefixes plus spans): a compressed token can carry far more than its
+	// own length. Together with maxCachedToken it bounds the cache at
+	// about cacheSlots × 4 KiB = 1 MiB per VM, reached only with that many
+	// distinct maximum-size tokens signed by the issuer.
+	maxCachedScope = 2048
 )
 
 // verified is what a token's signature and payload checks produced: all
@@ -61,7 +67,7 @@ func (vc *verifiedCache) get(token []byte) *verified {
 // put remembers a token that passed every check, with its claims, its
 // compiled scope and the identity it produced.
 func (vc *verifiedCache) put(token []byte, c Claims, sc *scope, id *provider.Identity) {
-	if vc == nil || len(token) > maxCachedToken {
+	if vc == nil || len(token) > maxCachedToken || sc.size() > maxCachedScope {
 		return
 	}
 	h := vc.hash(token)

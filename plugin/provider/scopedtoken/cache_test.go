@@ -2,6 +2,7 @@ package scopedtoken
 
 import (
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -214,6 +215,21 @@ func TestCacheBounded(t *testing.T) {
 	}
 	if p.cache.get([]byte(long)) != nil {
 		t.Fatalf("a %d-byte token was cached", len(long))
+	}
+	// Compressed, a short token can carry a large endpoints object.
+	many := make([]string, 1000)
+	for i := range many {
+		many[i] = "/p/" + strconv.Itoa(i%10)
+	}
+	big := mint(t, map[string]any{"user": 1, "max_age": 60, "endpoints": map[string][]string{"GET": many}}, issued, true)
+	if len(big) > maxCachedToken {
+		t.Fatalf("test assumption: compressed token of %d bytes", len(big))
+	}
+	if _, err := p.Verify(get("GET", "/p/9", big, issued)); err != nil {
+		t.Fatal(err)
+	}
+	if p.cache.get([]byte(big)) != nil || p.v.scope.size() <= maxCachedScope {
+		t.Fatalf("a token with a %d-byte scope was cached", p.v.scope.size())
 	}
 }
 

@@ -76,8 +76,9 @@
 // A scoped token is a bearer token meant to be presented many times until
 // max_age, and the original has no revocation: whether its signature and
 // payload verify depends on the token and the configuration alone. Each
-// VM therefore remembers up to 256 tokens (of at most 2048 bytes) that
-// passed every check, with their claims and compiled endpoints. When the
+// VM therefore remembers up to 256 tokens that passed every check, with
+// their claims and compiled endpoints (tokens of at most 2 KiB with at most
+// 2 KiB of compiled endpoints: about 1 MiB per VM at worst). When the
 // same token comes again — compared in full and in constant time, the hash
 // only picks the slot — the HMAC, base64 and JSON work is skipped, and only
 // what depends on the request runs again, through the same code as a fresh

@@ -228,8 +228,18 @@ type span struct {
 	end    uint32
 }
 
+// maxScratchScope: a Verifier does not keep more scope storage than this
+// after a token with an unusually large endpoints object.
+const maxScratchScope = 16 << 10
+
+// size is the memory sc's contents take, in bytes.
+func (sc *scope) size() int { return len(sc.prefixes) + len(sc.spans)*8 }
+
 // compile replaces sc's contents with endpoints', reusing its storage.
 func (sc *scope) compile(endpoints []byte) {
+	if cap(sc.prefixes)+cap(sc.spans)*8 > maxScratchScope {
+		sc.prefixes, sc.spans = nil, nil
+	}
 	sc.prefixes, sc.spans, sc.invalid = sc.prefixes[:0], sc.spans[:0], false
 	var unesc [512]byte
 	err := jsonparser.ObjectEach(endpoints, func(key, val []byte, typ jsonparser.ValueType, _ int) error {
