@@ -1,6 +1,9 @@
 package scopedtoken
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"reflect"
 	"strconv"
 	"strings"
@@ -281,4 +284,39 @@ func BenchmarkVerifyUncached(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// mintRaw signs js as it is (any bytes) the way mint does.
+func mintRaw(js []byte, ts int64) string {
+	value := base64.RawURLEncoding.EncodeToString(js) + ":" + b62(ts)
+	k := sha256.Sum256([]byte(DefaultSalt + "signer" + testSecret))
+	m := hmac.New(sha256.New, k[:])
+	m.Write([]byte(value))
+	return value + ":" + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// FuzzCacheEquivalent signs arbitrary payloads and requires a cached
+// provider, asked twice (the second time from its cache when the first
+// passed), to answer exactly like an uncached one, for the request as
+// well as for a second request on another method, path and time (times
+// in milliseconds after the token's timestamp).
+func FuzzCacheEquivalent(f *testing.F) {
+	f.Add(`{"user":7,"max_age":60,"endpoints":{"GET":["/a"]}}`, "GET", "/a/b", "/a/b/", int64(10), "POST", "/a", int64(61000))
+	f.Add(`{"user":7,"max_age":60,"endpoints":{"GET":["/a","/b\u00e9"],"POST":["/"]},"recipient":"x\"y"}`, "get", "/b%C3%A9", "", int64(-61000), "POST", "/x", int64(0))
+	f.Add(`{"user":8,"max_age":0,"endpoints":{"DELETE":["/"]},"recipient":null}`, "DELETE", "/", "/", int64(0), "DELETE", "/z", int64(1))
+	const cfg = `{"secret_key":"` + testSecret + `","users":[7,8]}`
+	ref, p := uncached(f, cfg), cached(f, cfg)
+	f.Fuzz(func(t *testing.T, js, m1, path1, raw1 string, ms1 int64, m2, path2 string, ms2 int64) {
+		tok := mintRaw([]byte(js), issued)
+		r1 := get(m1, path1, tok, 0)
+		r1.RawPath, r1.Now = raw1, issued*1e9+ms1*1e6
+		r2 := get(m2, path2, tok, 0)
+		r2.Now = issued*1e9 + ms2*1e6
+		for _, r := range []*provider.Request{r1, r1, r2, r1} {
+			want, got := verifyOutcome(ref, r), verifyOutcome(p, r)
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("%s %s %q at %d: cached %+v, uncached %+v", js, r.Method, r.Path, r.Now, got, want)
+			}
+		}
+	})
 }
