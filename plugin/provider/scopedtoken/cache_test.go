@@ -274,6 +274,22 @@ func TestCacheHitAllocations(t *testing.T) {
 	}
 }
 
+// TestUncachedAllocations: a full verification (a miss) still allocates
+// nothing (TestVerifyAllocations now repeats one token: it measures hits).
+func TestUncachedAllocations(t *testing.T) {
+	p := uncached(t, `{"secret_key":"`+testSecret+`","users":[7]}`)
+	tok := mint(t, map[string]any{"user": 7, "max_age": 360, "endpoints": map[string][]string{"GET": {"/api/v1/foo"}}}, issued, false)
+	r := get("GET", "/api/v1/foo/items/1", tok, issued+5)
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := p.Verify(r); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per full verification, want 0", allocs)
+	}
+}
+
 func BenchmarkVerifyUncached(b *testing.B) {
 	p := uncached(b, `{"secret_key":"`+testSecret+`","users":[7]}`)
 	tok := mint(b, map[string]any{"user": 7, "max_age": 360, "endpoints": map[string][]string{"GET": {"/api/v1/foo"}, "POST": {"/api/v1/foo/upload"}}}, issued, false)
