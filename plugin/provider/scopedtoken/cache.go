@@ -24,10 +24,10 @@ const (
 // that depends on the token alone. A hit reruns only the request-dependent
 // checks (Verifier.authorize) on it.
 type verified struct {
-	hash   uint64
-	token  []byte // the whole token, compared in full on every hit
-	claims Claims // Recipient is not kept: it is in headers
-	scope  scope
+	hash     uint64
+	token    []byte // the whole token, compared in full on every hit
+	validity validity
+	scope    scope
 	// subject and headers are the identity the token produced.
 	subject string
 	headers []provider.Header
@@ -47,11 +47,11 @@ func newVerifiedCache() *verifiedCache {
 	return &verifiedCache{hash: tokenHash}
 }
 
-// get returns the entry holding exactly token, or nil (always nil on a
-// nil cache).
-func (vc *verifiedCache) get(token []byte) *verified {
+// get returns token's hash (for put) and the entry holding exactly token,
+// or nil (always nil on a nil cache).
+func (vc *verifiedCache) get(token []byte) (uint64, *verified) {
 	if vc == nil {
-		return nil
+		return 0, nil
 	}
 	h := vc.hash(token)
 	e := &vc.slots[h&(cacheSlots-1)]
@@ -59,25 +59,28 @@ func (vc *verifiedCache) get(token []byte) *verified {
 	// constant time (tokens are bearer secrets).
 	if e.token == nil || e.hash != h || len(e.token) != len(token) ||
 		subtle.ConstantTimeCompare(e.token, token) != 1 {
-		return nil
+		return h, nil
 	}
-	return e
+	return h, e
 }
 
-// put remembers a token that passed every check, with its claims, its
-// compiled scope and the identity it produced.
-func (vc *verifiedCache) put(token []byte, c Claims, sc *scope, id *provider.Identity) {
+// put remembers a token (whose tokenHash is h) that passed every check,
+// with its validity, its compiled scope and the identity it produced.
+func (vc *verifiedCache) put(h uint64, token []byte, t validity, sc *scope, id *provider.Identity) {
 	if vc == nil || len(token) > maxCachedToken || sc.size() > maxCachedScope {
 		return
 	}
-	h := vc.hash(token)
 	e := &vc.slots[h&(cacheSlots-1)]
-	e.hash = h
-	e.token = append(e.token[:0], token...)
-	c.Recipient = nil
-	e.claims = c
-	e.scope.prefixes = append(e.scope.prefixes[:0], sc.prefixes...)
-	e.scope.spans = append(e.scope.spans[:0], sc.spans...)
+	e.hash, e.validity = h, t
+	// Truncate, then append in place: while the slot's buffers are large
+	// enough only lengths change, so a miss pays no pointer stores (GC
+	// write barriers, costly in Wasm while the collector marks).
+	e.token = e.token[:0]
+	e.token = append(e.token, token...)
+	e.scope.prefixes = e.scope.prefixes[:0]
+	e.scope.prefixes = append(e.scope.prefixes, sc.prefixes...)
+	e.scope.spans = e.scope.spans[:0]
+	e.scope.spans = append(e.scope.spans, sc.spans...)
 	e.scope.invalid = sc.invalid
 	e.subject, e.headers = id.Subject, id.Headers
 }

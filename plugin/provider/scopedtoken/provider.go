@@ -224,17 +224,19 @@ func (p *Provider) check(req *provider.Request, tok []byte) (provider.Identity, 
 // else in full, remembering the token when it passes.
 func (p *Provider) authenticate(req *provider.Request, tok []byte) (provider.Identity, error) {
 	slash := rawTrailingSlash(req.RawPath)
-	if e := p.cache.get(tok); e != nil {
-		if err := p.v.authorize(&e.claims, &e.scope, req.Method, req.Path, slash, req.Now); err != nil {
+	h, e := p.cache.get(tok)
+	if e != nil {
+		if err := p.v.authorize(e.validity, &e.scope, req.Method, req.Path, slash, req.Now); err != nil {
 			return provider.Identity{}, err
 		}
-		return provider.Identity{Subject: e.subject, Headers: e.headers, ExpiresAt: e.claims.expiresAt()}, nil
+		return provider.Identity{Subject: e.subject, Headers: e.headers, ExpiresAt: e.validity.expiresAt()}, nil
 	}
 	c, err := p.v.verify(tok, req.Method, req.Path, slash, req.Now)
 	if err != nil {
 		return provider.Identity{}, err
 	}
-	id := provider.Identity{ExpiresAt: c.expiresAt()}
+	t := validity{c.IssuedAt, c.MaxAge}
+	id := provider.Identity{ExpiresAt: t.expiresAt()}
 	if s, ok := p.userText[c.User]; ok {
 		id.Subject = s
 	} else {
@@ -243,7 +245,7 @@ func (p *Provider) authenticate(req *provider.Request, tok []byte) (provider.Ide
 	if len(c.Recipient) > 0 {
 		id.Headers = []provider.Header{{Name: p.recipientName, Value: string(c.Recipient)}}
 	}
-	p.cache.put(tok, c, &p.v.scope, &id)
+	p.cache.put(h, tok, t, &p.v.scope, &id)
 	return id, nil
 }
 

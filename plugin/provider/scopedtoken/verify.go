@@ -39,8 +39,13 @@ type Claims struct {
 	Recipient []byte
 }
 
+// validity is a token's signing time and max_age, in seconds: what the
+// time checks read. It holds no pointer, so the cache stores it without
+// GC write barriers.
+type validity struct{ issuedAt, maxAge int64 }
+
 // expiresAt is when the token stops being valid, in unix nanoseconds.
-func (c *Claims) expiresAt() int64 { return (c.IssuedAt + c.MaxAge) * 1e9 }
+func (t validity) expiresAt() int64 { return (t.issuedAt + t.maxAge) * 1e9 }
 
 // Verifier checks drf-tmp-scoped-token tokens. It keeps scratch buffers, so
 // it is not safe for concurrent use: one per VM.
@@ -84,7 +89,7 @@ func (v *Verifier) verify(token []byte, method, path string, slash bool, nowNs i
 	if err != nil {
 		return Claims{}, err
 	}
-	if err := v.authorize(&c, &v.scope, method, path, slash, nowNs); err != nil {
+	if err := v.authorize(validity{c.IssuedAt, c.MaxAge}, &v.scope, method, path, slash, nowNs); err != nil {
 		return Claims{}, err
 	}
 	if len(recip) > 0 {
@@ -180,16 +185,16 @@ func (v *Verifier) parse(token []byte) (c Claims, recip []byte, err error) {
 // order: expiry, future skew, max_age sign, path, endpoint validity, scope.
 // It is shared by fresh verifications and cache hits (Provider.check), so
 // a cached token gets exactly the answers a fresh verification would.
-func (v *Verifier) authorize(c *Claims, sc *scope, method, path string, slash bool, nowNs int64) error {
-	ts := c.IssuedAt
+func (v *Verifier) authorize(t validity, sc *scope, method, path string, slash bool, nowNs int64) error {
+	ts := t.issuedAt
 	// Expired when now - ts > max_age; age == max_age is still valid.
-	if nowNs-ts*1e9 > c.MaxAge*1e9 {
+	if nowNs-ts*1e9 > t.maxAge*1e9 {
 		return ErrExpired
 	}
 	if v.cfg.MaxFutureSkewNs >= 0 && ts*1e9-nowNs > v.cfg.MaxFutureSkewNs {
 		return ErrFuture
 	}
-	if c.MaxAge < 0 {
+	if t.maxAge < 0 {
 		return ErrPayload
 	}
 	m := upperASCII(v.method[:0], method)
@@ -200,7 +205,9 @@ func (v *Verifier) authorize(c *Claims, sc *scope, method, path string, slash bo
 	if slash && (len(p) == 0 || p[len(p)-1] != '/') {
 		p = append(p, '/')
 	}
-	v.path = p[:0]
+	if cap(p) > cap(v.path) {
+		v.path = p[:0] // keep a grown buffer (stored only then: no write barrier per request)
+	}
 	if sc.invalid {
 		return ErrPayload
 	}
@@ -240,7 +247,11 @@ func (sc *scope) compile(endpoints []byte) {
 	if cap(sc.prefixes)+cap(sc.spans)*8 > maxScratchScope {
 		sc.prefixes, sc.spans = nil, nil
 	}
-	sc.prefixes, sc.spans, sc.invalid = sc.prefixes[:0], sc.spans[:0], false
+	// Separate self-slicing assignments change lengths only (no pointer
+	// store, so no GC write barrier).
+	sc.prefixes = sc.prefixes[:0]
+	sc.spans = sc.spans[:0]
+	sc.invalid = false
 	var unesc [512]byte
 	err := jsonparser.ObjectEach(endpoints, func(key, val []byte, typ jsonparser.ValueType, _ int) error {
 		method := methodIndex(key)
