@@ -83,7 +83,7 @@ func (v *Verifier) Verify(token []byte, method, path string, nowNs int64) (Claim
 	return v.verify(token, method, path, false, nowNs)
 }
 
-// verify is Verify; slash appends a '/' to path (see Provider.check).
+// verify is Verify; slash appends a '/' to path (see rawTrailingSlash).
 func (v *Verifier) verify(token []byte, method, path string, slash bool, nowNs int64) (Claims, error) {
 	c, recip, err := v.parse(token)
 	if err != nil {
