@@ -30,6 +30,7 @@ type Provider struct {
 	challenge     string
 	replay        provider.ReplayGuard
 	keyBuf        []byte
+	cache         *verifiedCache
 
 	okCount, badCount provider.Counter
 }
@@ -88,6 +89,7 @@ func FromConfig(name string, o *conf.Object, d provider.Deps) provider.Provider 
 		return nil
 	}
 	p.v = NewVerifier(cfg)
+	p.cache = newVerifiedCache()
 	p.challenge = keyword + ` realm="tokengate"`
 	p.okCount = d.Counter("scoped_token.ok")
 	p.badCount = d.Counter("scoped_token.refused")
@@ -198,14 +200,13 @@ func (p *Provider) credential(req *provider.Request) ([]byte, error) {
 }
 
 func (p *Provider) check(req *provider.Request, tok []byte) (provider.Identity, error) {
-	c, err := p.v.verify(tok, req.Method, req.Path, rawTrailingSlash(req.RawPath), req.Now)
+	id, err := p.authenticate(req, tok)
 	if err != nil {
 		return provider.Identity{}, err
 	}
-	id := provider.Identity{ExpiresAt: (c.IssuedAt + c.MaxAge) * 1e9}
 	if p.replay != nil {
 		// One use per token (its signature) across all VMs, remembered
-		// until it expires anyway.
+		// until it expires anyway. Cache hits come through here too.
 		k := append(p.keyBuf[:0], "st/"...)
 		k = append(k, p.name...)
 		k = append(k, '/')
@@ -215,6 +216,27 @@ func (p *Provider) check(req *provider.Request, tok []byte) (provider.Identity, 
 			return provider.Identity{}, err
 		}
 	}
+	return id, nil
+}
+
+// authenticate verifies tok for req: from the verified-token cache when it
+// holds exactly this token (only the request-dependent checks run again),
+// else in full, remembering the token when it passes.
+func (p *Provider) authenticate(req *provider.Request, tok []byte) (provider.Identity, error) {
+	slash := rawTrailingSlash(req.RawPath)
+	h, e := p.cache.get(tok)
+	if e != nil {
+		if err := p.v.authorize(e.validity, &e.scope, req.Method, req.Path, slash, req.Now); err != nil {
+			return provider.Identity{}, err
+		}
+		return provider.Identity{Subject: e.subject, Headers: e.headers, ExpiresAt: e.validity.expiresAt()}, nil
+	}
+	c, err := p.v.verify(tok, req.Method, req.Path, slash, req.Now)
+	if err != nil {
+		return provider.Identity{}, err
+	}
+	t := validity{c.IssuedAt, c.MaxAge}
+	id := provider.Identity{ExpiresAt: t.expiresAt()}
 	if s, ok := p.userText[c.User]; ok {
 		id.Subject = s
 	} else {
@@ -223,6 +245,7 @@ func (p *Provider) check(req *provider.Request, tok []byte) (provider.Identity, 
 	if len(c.Recipient) > 0 {
 		id.Headers = []provider.Header{{Name: p.recipientName, Value: string(c.Recipient)}}
 	}
+	p.cache.put(h, tok, t, &p.v.scope, &id)
 	return id, nil
 }
 

@@ -39,6 +39,14 @@ type Claims struct {
 	Recipient []byte
 }
 
+// validity is a token's signing time and max_age, in seconds: what the
+// time checks read. It holds no pointer, so the cache stores it without
+// GC write barriers.
+type validity struct{ issuedAt, maxAge int64 }
+
+// expiresAt is when the token stops being valid, in unix nanoseconds.
+func (t validity) expiresAt() int64 { return (t.issuedAt + t.maxAge) * 1e9 }
+
 // Verifier checks drf-tmp-scoped-token tokens. It keeps scratch buffers, so
 // it is not safe for concurrent use: one per VM.
 type Verifier struct {
@@ -48,6 +56,7 @@ type Verifier struct {
 	path    []byte
 	method  [16]byte
 	recip   []byte
+	scope   scope // the last parsed token's endpoints
 }
 
 // NewVerifier builds a verifier.
@@ -61,6 +70,7 @@ func NewVerifier(cfg Config) *Verifier {
 		payload: make([]byte, 0, MaxTokenBytes),
 		path:    make([]byte, 0, 1024),
 		recip:   make([]byte, 0, 256),
+		scope:   scope{prefixes: make([]byte, 0, 512), spans: make([]span, 0, 32)},
 	}
 }
 
@@ -73,27 +83,48 @@ func (v *Verifier) Verify(token []byte, method, path string, nowNs int64) (Claim
 	return v.verify(token, method, path, false, nowNs)
 }
 
-// verify is Verify; slash appends a '/' to path (see Provider.check).
+// verify is Verify; slash appends a '/' to path (see rawTrailingSlash).
 func (v *Verifier) verify(token []byte, method, path string, slash bool, nowNs int64) (Claims, error) {
+	c, recip, err := v.parse(token)
+	if err != nil {
+		return Claims{}, err
+	}
+	if err := v.authorize(validity{c.IssuedAt, c.MaxAge}, &v.scope, method, path, slash, nowNs); err != nil {
+		return Claims{}, err
+	}
+	if len(recip) > 0 {
+		if bytesIndexByte(recip, '\\') >= 0 {
+			out, e := jsonparser.Unescape(recip, v.recip[:0])
+			if e != nil {
+				return Claims{}, ErrPayload
+			}
+			recip = out
+		}
+		c.Recipient = recip
+	}
+	return c, nil
+}
+
+// parse runs the checks that depend on the token alone and must pass
+// before any other: size, signature, payload fields, user. It compiles the
+// endpoints into v.scope and returns the recipient still JSON-escaped.
+func (v *Verifier) parse(token []byte) (c Claims, recip []byte, err error) {
 	if len(token) > MaxTokenBytes {
-		return Claims{}, ErrOversize
+		return Claims{}, nil, ErrOversize
 	}
 	seg, ts, err := v.signer.Unsign(token)
 	if err != nil {
-		return Claims{}, err
+		return Claims{}, nil, err
 	}
 	js, err := decodePayload(seg, v.payload[:0])
 	if err != nil {
-		return Claims{}, err
+		return Claims{}, nil, err
 	}
-	var c Claims
 	c.IssuedAt = ts
 	var (
 		seen      uint8
 		bad       bool
 		endpoints []byte
-		recip     []byte
-		recipEsc  bool
 	)
 	err = jsonparser.ObjectEach(js, func(key, val []byte, typ jsonparser.ValueType, _ int) error {
 		var bit uint8
@@ -123,7 +154,6 @@ func (v *Verifier) verify(token []byte, method, path string, slash bool, nowNs i
 			switch typ {
 			case jsonparser.String:
 				recip = val
-				recipEsc = bytesIndexByte(val, '\\') >= 0
 			case jsonparser.Null:
 			default:
 				bad = true
@@ -136,7 +166,7 @@ func (v *Verifier) verify(token []byte, method, path string, slash bool, nowNs i
 		return nil
 	})
 	if err != nil || bad || seen&7 != 7 {
-		return Claims{}, ErrPayload
+		return Claims{}, nil, ErrPayload
 	}
 	if v.cfg.Users != nil {
 		known := false
@@ -144,94 +174,148 @@ func (v *Verifier) verify(token []byte, method, path string, slash bool, nowNs i
 			known = known || u == c.User
 		}
 		if !known {
-			return Claims{}, ErrUnknownUser
+			return Claims{}, nil, ErrUnknownUser
 		}
 	}
+	v.scope.compile(endpoints)
+	return c, recip, nil
+}
+
+// authorize runs the checks that depend on the request, in the original's
+// order: expiry, future skew, max_age sign, path, endpoint validity, scope.
+// It is shared by fresh verifications and cache hits (Provider.check), so
+// a cached token gets exactly the answers a fresh verification would.
+func (v *Verifier) authorize(t validity, sc *scope, method, path string, slash bool, nowNs int64) error {
+	ts := t.issuedAt
 	// Expired when now - ts > max_age; age == max_age is still valid.
-	if nowNs-ts*1e9 > c.MaxAge*1e9 {
-		return Claims{}, ErrExpired
+	if nowNs-ts*1e9 > t.maxAge*1e9 {
+		return ErrExpired
 	}
 	if v.cfg.MaxFutureSkewNs >= 0 && ts*1e9-nowNs > v.cfg.MaxFutureSkewNs {
-		return Claims{}, ErrFuture
+		return ErrFuture
 	}
-	if c.MaxAge < 0 {
-		return Claims{}, ErrPayload
+	if t.maxAge < 0 {
+		return ErrPayload
 	}
 	m := upperASCII(v.method[:0], method)
 	p, ok := djangoPath(v.path[:0], path)
 	if !ok {
-		return Claims{}, ErrPath
+		return ErrPath
 	}
 	if slash && (len(p) == 0 || p[len(p)-1] != '/') {
 		p = append(p, '/')
 	}
-	v.path = p[:0]
-	allowed, invalid := matchEndpoints(endpoints, m, p)
-	if invalid {
-		return Claims{}, ErrPayload
+	if cap(p) > cap(v.path) {
+		v.path = p[:0] // keep a grown buffer (stored only then: no write barrier per request)
 	}
-	if !allowed {
-		return Claims{}, ErrEndpoint
+	if sc.invalid {
+		return ErrPayload
 	}
-	if len(recip) > 0 {
-		if recipEsc {
-			out, e := jsonparser.Unescape(recip, v.recip[:0])
-			if e != nil {
-				return Claims{}, ErrPayload
-			}
-			recip = out
-		}
-		c.Recipient = recip
+	if !sc.allows(m, p) {
+		return ErrEndpoint
 	}
-	return c, nil
+	return nil
 }
 
-// matchEndpoints walks {"METHOD": ["/prefix", ...], ...}: every method must
-// be one the original allows and every prefix a string starting with '/'.
-// allowed is true when a prefix under method is a plain string prefix of
-// path (no segment boundary, exactly as the original).
-func matchEndpoints(endpoints, method, path []byte) (allowed, invalid bool) {
+// scope is a token's endpoints object, {"METHOD": ["/prefix", ...], ...},
+// compiled once for matching: every prefix unescaped, with its method.
+type scope struct {
+	prefixes []byte // every prefix, concatenated
+	spans    []span
+	// invalid is set when a method is not one the original allows, a
+	// member is not an array of strings starting with '/', or the object
+	// is not valid JSON: the token is refused (after the path check).
+	invalid bool
+}
+
+// span is one prefix: prefixes[previous span's end:end] under
+// allowedMethods[method].
+type span struct {
+	method uint8
+	end    uint32
+}
+
+// maxScratchScope: a Verifier does not keep more scope storage than this
+// after a token with an unusually large endpoints object.
+const maxScratchScope = 16 << 10
+
+// size is the memory sc's contents take, in bytes.
+func (sc *scope) size() int { return len(sc.prefixes) + len(sc.spans)*8 }
+
+// compile replaces sc's contents with endpoints', reusing its storage.
+func (sc *scope) compile(endpoints []byte) {
+	if cap(sc.prefixes)+cap(sc.spans)*8 > maxScratchScope {
+		sc.prefixes, sc.spans = nil, nil
+	}
+	// Separate self-slicing assignments change lengths only (no pointer
+	// store, so no GC write barrier).
+	sc.prefixes = sc.prefixes[:0]
+	sc.spans = sc.spans[:0]
+	sc.invalid = false
 	var unesc [512]byte
 	err := jsonparser.ObjectEach(endpoints, func(key, val []byte, typ jsonparser.ValueType, _ int) error {
-		known := false
-		for _, a := range allowedMethods {
-			known = known || string(key) == a
-		}
-		if !known || typ != jsonparser.Array {
-			invalid = true
+		method := methodIndex(key)
+		if method < 0 || typ != jsonparser.Array {
+			sc.invalid = true
 			return nil
 		}
-		same := string(key) == string(method)
 		_, e := jsonparser.ArrayEach(val, func(p []byte, t jsonparser.ValueType, _ int, _ error) {
 			if t != jsonparser.String {
-				invalid = true
+				sc.invalid = true
 				return
 			}
 			if bytesIndexByte(p, '\\') >= 0 {
 				out, e := jsonparser.Unescape(p, unesc[:0])
 				if e != nil {
-					invalid = true
+					sc.invalid = true
 					return
 				}
 				p = out
 			}
 			if len(p) == 0 || p[0] != '/' {
-				invalid = true
+				sc.invalid = true
 				return
 			}
-			if same && len(path) >= len(p) && string(path[:len(p)]) == string(p) {
-				allowed = true
-			}
+			sc.prefixes = append(sc.prefixes, p...)
+			sc.spans = append(sc.spans, span{uint8(method), uint32(len(sc.prefixes))})
 		})
 		if e != nil {
-			invalid = true
+			sc.invalid = true
 		}
 		return nil
 	})
 	if err != nil {
-		invalid = true
+		sc.invalid = true
 	}
-	return allowed, invalid
+}
+
+// allows reports whether a prefix listed under method (upper case) is a
+// plain string prefix of path: no segment boundary, exactly as the
+// original.
+func (sc *scope) allows(method, path []byte) bool {
+	m := methodIndex(method)
+	if m < 0 {
+		return false
+	}
+	start := uint32(0)
+	for _, s := range sc.spans {
+		p := sc.prefixes[start:s.end]
+		start = s.end
+		if int(s.method) == m && len(path) >= len(p) && string(path[:len(p)]) == string(p) {
+			return true
+		}
+	}
+	return false
+}
+
+// methodIndex is name's index in allowedMethods, or -1.
+func methodIndex(name []byte) int {
+	for i, a := range allowedMethods {
+		if string(name) == a {
+			return i
+		}
+	}
+	return -1
 }
 
 func bytesIndexByte(b []byte, c byte) int {
