@@ -136,6 +136,8 @@ type Identity struct {
 	Role string
 	// Headers are extra headers to pass upstream on success (for example
 	// X-API-Token-Recipient or mapped JWT claims). Names lower-case.
+	// Read-only: a provider may hand the same slice to successive
+	// identities (verified-token caches do).
 	Headers []Header
 	// Claims are verified claims flattened by dotted path (e.g. "scope",
 	// "org.team") for per-rule claim checks; nil for schemes without claims

@@ -183,7 +183,8 @@ func (s *Suite) sources() []source {
 		{"ip-rule", fixed(req("/ip/x")), reused, "office"},
 		{"rolling-hmac", fixed(w.rollingReq(T0)), reused, "codes"},
 		{"rolling-m2m", fixed(w.m2mReq(T0)), reused, "m2m"},
-		{"scoped-token", fixed(w.scopedReq(T0)), reused, "tmp"},
+		{"scoped-token", fixed(w.scopedReq(T0)), reused, "tmp"}, // a verified-token cache hit
+		{"scoped-token-fresh", w.scopedFreshReq, cycled, "tmp"},
 		{"jwt-eddsa", freshJWT(w.Ed, "EdDSA", "/jwted/x"), cycled, "jwt_ed"},
 		{"jwt-es256", freshJWT(w.EC, "ES256", "/jwtes/x"), cycled, "jwt_es"},
 		{"jwt-rs256", freshJWT(w.RSA, "RS256", "/jwtrs/x"), cycled, "jwt_rs"},

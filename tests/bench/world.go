@@ -43,6 +43,8 @@ type World struct {
 	PayloadKey  []byte // signed_payload client "reporter"
 	FernetKey   string // authnzerver_key
 	Config      []byte
+
+	scopedSerial int64 // makes every scopedFreshReq token distinct
 }
 
 func randText(n int) string {
@@ -206,6 +208,17 @@ func (w *World) m2mReq(now time.Time) hostsim.Request {
 
 func (w *World) scopedReq(now time.Time) hostsim.Request {
 	s, err := token.ScopedToken(w.Django, token.ScopedClaims{User: 7, MaxAge: 3600,
+		Endpoints: []token.ScopedEndpoint{{Method: "GET", Prefixes: []string{"/st"}}}}, now, token.ScopedOptions{})
+	must(err)
+	return req("/st/x", [2]string{"authorization", "TmpToken " + s})
+}
+
+// scopedFreshReq is scopedReq with a token no earlier call returned (its
+// max_age counts up), so that a pool of them misses the scoped_token
+// provider's verified-token cache (256 slots) on every send.
+func (w *World) scopedFreshReq(now time.Time) hostsim.Request {
+	w.scopedSerial++
+	s, err := token.ScopedToken(w.Django, token.ScopedClaims{User: 7, MaxAge: 3600 + w.scopedSerial,
 		Endpoints: []token.ScopedEndpoint{{Method: "GET", Prefixes: []string{"/st"}}}}, now, token.ScopedOptions{})
 	must(err)
 	return req("/st/x", [2]string{"authorization", "TmpToken " + s})

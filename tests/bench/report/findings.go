@@ -30,13 +30,15 @@ ratios near the limit move by more than 10% between runs: read the min/max colum
 	{"shared-secret-vs-floor", `**Shared-secret schemes ÷ floor.** These verifiers allocate nothing natively
 (see below), so their cost over the floor is Wasm execution of the check itself plus the work every authenticated
 request does after the verdict (identity headers, credential stripping, the counter). A scoped token is the
-heaviest: an HMAC-SHA256 over the whole signed value (several SHA-256 blocks, about 3–4 µs each in Wasm), base64 and
-a JSON payload with its endpoints object, Django's path quoting, and an extra identity header for the recipient.
-This target was met at 2.71× in the previous report, against a floor of 93 µs; the floor is now about 3.5 times
-cheaper (see "Where the floor goes") while the scoped token's own work shrank less, so the same verification is a
-larger multiple. Replacing jsonparser with the strict one-pass reader the JWT path now uses was tried on
-2026-11-24 and measured no faster, so it was not kept. Closing it needs a cheaper SHA-256 in Wasm (Go's generic
-block function; no SIMD in this toolchain's wasm target) or fewer hostcalls per authenticated request.`},
+heaviest: an HMAC-SHA256 over the whole signed value (three SHA-256 blocks with the keyed states crypto/hmac
+keeps, about 3–4 µs each in Wasm), base64 and a JSON payload with its endpoints object, Django's path quoting, and
+an extra identity header for the recipient. Since 2026-11-24 each VM remembers up to 256 scoped tokens that
+verified (the original has no revocation; expiry, skew, path and scope are still checked on every request), so a
+token used again costs about what an API key does; the row with a new token on every request is the miss path,
+which still pays the HMAC and the JSON. Replacing jsonparser with the strict one-pass reader the JWT path uses was
+measured no faster. Closing the miss path needs a cheaper SHA-256 in Wasm (Go's generic block function; no SIMD in
+this toolchain's wasm target) or fewer hostcalls per authenticated request; the floor keeps getting cheaper too
+(one guest allocation per stream since 2026-11-24), which raises every ratio to it.`},
 	{"cache-hit", `**Reused JWT (cache hit).** The provider's share of a hit is 3–5 µs in Wasm: reading the header,
 a 64-bit hash of the token (the cache index; the entry keeps the whole token and a hit compares it in full), the
 lookup and the hit counter (a hostcall). The rest over the floor is what every authenticated request does after the
