@@ -149,8 +149,6 @@ type pluginContext struct {
 	// every stream: a VM runs one callback at a time and the list does
 	// not outlive OnHttpRequestHeaders.
 	headerPairs [][2]string
-	// spare are contexts of deleted streams, zeroed, for the next ones.
-	spare []*httpContext
 }
 
 type tickerState struct {
@@ -269,15 +267,8 @@ func (p *pluginContext) dispatchBackground(n *provider.NeedCallout, depth int) {
 	}
 }
 
-// NewHttpContext starts one request, in a context a deleted stream gave
-// back when there is one (one allocation less per request).
+// NewHttpContext starts one request.
 func (p *pluginContext) NewHttpContext(id uint32) types.HttpContext {
-	if n := len(p.spare); n > 0 {
-		h := p.spare[n-1]
-		p.spare = p.spare[:n-1]
-		*h = httpContext{plugin: p, id: id}
-		return h
-	}
 	return &httpContext{plugin: p, id: id}
 }
 

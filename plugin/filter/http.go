@@ -28,10 +28,6 @@ type httpContext struct {
 	// upstream while a decision is pending (Envoy delivers body callbacks
 	// to a paused filter when allow_on_headers_stop_iteration is on).
 	forwarded bool
-	// callouts is how many dispatched callouts have not answered yet: a
-	// context with one outstanding is never reused (its answer would
-	// reach the next request).
-	callouts int
 
 	// Per-stream storage that would otherwise be one allocation each per
 	// request: the evaluation, the header view of ordinary requests and
@@ -202,7 +198,6 @@ func (h *httpContext) drive() types.Action {
 		call := h.ev.Callout()
 		_, err := proxywasm.DispatchHttpCall(call.Cluster, pairs(call.Headers), call.Body, nil, boundTimeout(call.TimeoutMillis), h.onCalloutResponse)
 		if err == nil {
-			h.callouts++
 			return types.ActionPause
 		}
 		// Unknown cluster, missing pseudo-headers, ...: the provider gets
@@ -231,7 +226,6 @@ func boundTimeout(ms uint32) uint32 {
 
 // onCalloutResponse resumes the paused request with the callout's answer.
 func (h *httpContext) onCalloutResponse(numHeaders, bodySize, _ int) {
-	h.callouts--
 	act := types.ActionPause
 	// Deferred in this order so the recover runs first (recover only works
 	// directly in a deferred call) and a panic never resumes the request.
@@ -253,26 +247,6 @@ func (h *httpContext) onCalloutResponse(numHeaders, bodySize, _ int) {
 
 // OnHttpStreamDone marks the stream gone so a late callout answer is dropped.
 func (h *httpContext) OnHttpStreamDone() { h.ended = true }
-
-// OnHttpStreamDeleted (proxy_on_delete; this ABI binding calls it, the SDK
-// has no such callback) hands the context back to the plugin for the next
-// stream, unless a callout is still out: then its answer must find this
-// context, ended, and the garbage collector takes it later
-// (TestLateCalloutAfterClientLeft).
-func (h *httpContext) OnHttpStreamDeleted() {
-	if h.callouts != 0 {
-		return
-	}
-	p := h.plugin
-	*h = httpContext{}
-	if len(p.spare) < maxSpareContexts {
-		p.spare = append(p.spare, h)
-	}
-}
-
-// maxSpareContexts bounds the contexts kept for reuse: about the streams a
-// worker has in flight at once.
-const maxSpareContexts = 64
 
 // apply forwards or refuses according to v.
 func (h *httpContext) apply(v *policy.Verdict) types.Action {

@@ -462,11 +462,12 @@ func TestWallClockStepsBack(t *testing.T) {
 }
 
 // TestLateCalloutAfterClientLeft: a client goes away while its stream
-// waits for the auth service, and the next stream on the worker (the
-// filter reuses the contexts of deleted streams) waits for its own
-// answer. The first stream's late answer must reach nobody: the second
-// stream, with a session the service does not know, is refused, never
-// forwarded on the first client's identity.
+// waits for the auth service, and the next stream on the worker waits for
+// its own answer. The first stream's late answer must reach nobody: the
+// second stream, with a session the service does not know, is refused,
+// never forwarded on the first client's identity. (A context pool tried on
+// 2026-11-24 failed exactly this when it reused a context whose callout
+// was still out.)
 func TestLateCalloutAfterClientLeft(t *testing.T) {
 	fx, wasm := load(t)
 	ctx := context.Background()

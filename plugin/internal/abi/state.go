@@ -56,10 +56,6 @@ type machine struct {
 	vm      types.VMContext
 	roots   map[uint32]*rootCtx
 	streams map[uint32]*streamCtx
-	// spare holds stream entries of deleted contexts for reuse: one
-	// allocation less per request. Entries are reached only through
-	// streams, so once deleted nothing refers to them.
-	spare []*streamCtx
 	// current is the context of the callback being run; effective is the context set with
 	// proxy_set_effective_context in this callback (0 = none). Both reset at every callback.
 	current, effective uint32
@@ -138,8 +134,7 @@ func (m *machine) onContextCreate(id, parent uint32) {
 	}
 	// A stream is registered as failed first, so a panic or nil context below still leaves an
 	// entry that denies the request.
-	s := m.newStream()
-	*s = streamCtx{root: parent, failed: true}
+	s := &streamCtx{root: parent, failed: true}
 	m.streams[id] = s
 	defer func() {
 		if p := recover(); p != nil {
@@ -238,46 +233,7 @@ func (m *machine) onDone(id uint32) (done uint32) {
 func (m *machine) onDelete(id uint32) {
 	m.enter(id)
 	delete(m.roots, id)
-	s := m.streams[id]
-	if s == nil {
-		return
-	}
 	delete(m.streams, id)
-	if d, ok := s.http.(streamDeleter); ok && !s.failed {
-		m.streamDeleted(d)
-	}
-	*s = streamCtx{}
-	if len(m.spare) < maxSpareStreams {
-		m.spare = append(m.spare, s)
-	}
-}
-
-// streamDeleter is implemented by HTTP contexts that want to know their
-// stream is gone for good (proxy_on_delete), for example to be reused.
-// The SDK has no such callback; only this ABI binding calls it.
-type streamDeleter interface {
-	OnHttpStreamDeleted()
-}
-
-// maxSpareStreams bounds the spare stream entries: about the streams a
-// worker has in flight at once.
-const maxSpareStreams = 64
-
-// newStream takes a spare stream entry, or a new one.
-func (m *machine) newStream() *streamCtx {
-	if n := len(m.spare); n > 0 {
-		s := m.spare[n-1]
-		m.spare = m.spare[:n-1]
-		return s
-	}
-	return new(streamCtx)
-}
-
-// streamDeleted tells d its stream is gone; a panic there is logged, the
-// VM carries on.
-func (m *machine) streamDeleted(d streamDeleter) {
-	defer m.logPanic("proxy_on_delete")
-	d.OnHttpStreamDeleted()
 }
 
 func (m *machine) logPanic(where string) {
