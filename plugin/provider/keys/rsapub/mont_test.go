@@ -1,0 +1,141 @@
+package rsapub
+
+import (
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"math/big"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// toBig reads little-endian 32-bit limbs.
+func toBig(x []uint32) *big.Int {
+	var b [MaxBits / 8]byte
+	em := b[:4*len(x)]
+	limbsToBytes(em, x)
+	return new(big.Int).SetBytes(em)
+}
+
+// montOperands are the edge values 0, 1, 2, N−1, N−2, 2^(32l−1) mod N,
+// R mod N and values with all-ones or single limbs, plus random ones below N.
+func montOperands(r *rand.Rand, n *big.Int, l, random int) []*big.Int {
+	one := big.NewInt(1)
+	nm1 := new(big.Int).Sub(n, one)
+	rr := new(big.Int).Lsh(one, uint(32*l))
+	ops := []*big.Int{
+		new(big.Int), one, big.NewInt(2), nm1, new(big.Int).Sub(n, big.NewInt(2)),
+		new(big.Int).Mod(new(big.Int).Lsh(one, uint(32*l-1)), n),
+		new(big.Int).Mod(rr, n),
+		big.NewInt(0xffffffff),
+		new(big.Int).Rsh(nm1, 32), // N's limbs shifted down: long carry chains
+	}
+	for range random {
+		x := new(big.Int).SetBytes(randBytes(r, 4*l+8))
+		ops = append(ops, x.Mod(x, n))
+	}
+	return ops
+}
+
+// TestMontgomeryAgainstBig checks mul, sqr and exp against math/big on
+// every test key: mul(a, b) = a·b·R⁻¹, sqr(a) = a²·R⁻¹, exp(s) = s^e, for
+// edge operands (0, 1, N−1, …) and random ones. RSAPUB_MONT=n sets the
+// number of random operands per key (default 40; pairs are all combined).
+func TestMontgomeryAgainstBig(t *testing.T) {
+	random := 40
+	if v := os.Getenv("RSAPUB_MONT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			t.Fatalf("RSAPUB_MONT: %v", err)
+		}
+		random = n
+	}
+	r := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+	checks := 0
+	for _, k := range testKeys(t) {
+		p, n := k.fast, k.priv.N
+		l := len(p.n)
+		rInv := new(big.Int).ModInverse(new(big.Int).Lsh(big.NewInt(1), uint(32*l)), n)
+		e := big.NewInt(int64(p.e))
+		ops := montOperands(r, n, l, random)
+		limbs := make([][]uint32, len(ops))
+		for i, x := range ops {
+			limbs[i] = make([]uint32, l)
+			setLimbs(limbs[i], x)
+		}
+		z := make([]uint32, l)
+		want := new(big.Int)
+		for i, a := range ops {
+			p.sqr(z, limbs[i])
+			want.Mul(a, a).Mul(want, rInv).Mod(want, n)
+			if toBig(z).Cmp(want) != 0 {
+				t.Fatalf("%s: sqr(%x) = %x, want %x", k.name, a, toBig(z), want)
+			}
+			p.exp(z, limbs[i])
+			want.Exp(a, e, n)
+			if toBig(z).Cmp(want) != 0 {
+				t.Fatalf("%s: exp(%x) = %x, want %x", k.name, a, toBig(z), want)
+			}
+			for j, b := range ops {
+				p.mul(z, limbs[i], limbs[j])
+				want.Mul(a, b).Mul(want, rInv).Mod(want, n)
+				if toBig(z).Cmp(want) != 0 {
+					t.Fatalf("%s: mul(%x, %x) = %x, want %x", k.name, a, b, toBig(z), want)
+				}
+				checks++
+			}
+			checks += 2
+		}
+	}
+	t.Logf("%d products checked", checks)
+}
+
+// TestInverse32 checks −N⁻¹ mod 2³², the constant each reduction step uses.
+func TestInverse32(t *testing.T) {
+	for _, x := range []uint32{1, 3, 0xffffffff, 0x80000001, 0x12345679} {
+		if got := x * inverse32(x); got != 1 {
+			t.Errorf("%#x · inverse32 = %#x, want 1", x, got)
+		}
+	}
+}
+
+// BenchmarkVerifyPair verifies the same RS256 signature with rsapub and
+// crypto/rsa, one call of each per iteration in alternating order, so
+// both see the same load; it reports the fastest and median call of each
+// in µs and the ratio crypto/rsa ÷ rsapub of the fastest calls (above 1:
+// rsapub is faster). Under Wasm, run it as BenchmarkVerify says.
+func BenchmarkVerifyPair(b *testing.B) {
+	k := makeKey(rand.New(rand.NewPCG(5, 6)), 2048, 65537)
+	digest := sha256.Sum256([]byte("bench"))
+	sig := sign(b, k, crypto.SHA256, digest[:])
+	impls := []func() bool{
+		func() bool { return k.fast.VerifyPKCS1v15(crypto.SHA256, digest[:], sig) },
+		func() bool { return rsa.VerifyPKCS1v15(&k.priv.PublicKey, crypto.SHA256, digest[:], sig) == nil },
+	}
+	times := make([][]time.Duration, len(impls))
+	for i := 0; b.Loop(); i++ {
+		for j := range impls {
+			impl := (i + j) % len(impls)
+			start := time.Now()
+			if !impls[impl]() {
+				b.Fatal("valid signature refused")
+			}
+			times[impl] = append(times[impl], time.Since(start))
+		}
+	}
+	b.StopTimer()
+	for i := range times {
+		slices.Sort(times[i])
+	}
+	us := func(d time.Duration) float64 { return float64(d) / 1e3 }
+	fast, std := times[0], times[1]
+	b.ReportMetric(us(fast[0]), "rsapub-min-µs")
+	b.ReportMetric(us(fast[len(fast)/2]), "rsapub-med-µs")
+	b.ReportMetric(us(std[0]), "cryptorsa-min-µs")
+	b.ReportMetric(us(std[len(std)/2]), "cryptorsa-med-µs")
+	b.ReportMetric(float64(std[0])/float64(fast[0]), "min-ratio")
+}
