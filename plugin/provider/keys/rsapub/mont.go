@@ -2,13 +2,32 @@ package rsapub
 
 import "math/bits"
 
-// Montgomery arithmetic on 32-bit limbs (uint32, little-endian) with
-// R = 2^(32·l), l = len(p.n). Every limb product is uint64(a)·uint64(b), a
-// 32×32→64-bit product that Wasm does in one i64.mul, and every sum of the
-// form t + a·b + c (each factor and term below 2³²) stays below 2⁶⁴.
+// Montgomery arithmetic with R = 2^(64·l), l = len(p.n).
+//
+// Why 64-bit limbs multiplied as 32-bit halves: Wasm has a native
+// 32×32→64-bit multiply (i64.mul on zero-extended operands) but no
+// 64×64→128, so every limb product is built from 32×32→64 products. The
+// limbs themselves stay 64 bits in memory because, in wazero, the cost per
+// inner-loop iteration (loads, stores, each with its bounds check, and
+// loop control) outweighs the arithmetic: with uint32 limbs (commit
+// 15e0346) a 2048-bit verify took about 1.45× as long as crypto/rsa's;
+// with 64-bit limbs each iteration does four products for two loads and
+// one store, as crypto/rsa's own Wasm loop (bigmod.addMulVVWWasm) does.
 //
 // Inner loops reslice their operands to the modulus length first, so the
 // compiler drops the bounds checks inside them.
+
+const mask32 = 1<<32 - 1
+
+// mulAdd returns hi, lo with hi·2⁶⁴ + lo = x·y + z + c, where y = y1·2³² + y0.
+// It never overflows: (2⁶⁴−1)² + 2·(2⁶⁴−1) = 2¹²⁸−1.
+func mulAdd(x, y0, y1, z, c uint64) (hi, lo uint64) {
+	x0, x1 := x&mask32, x>>32
+	w0 := x0*y0 + z&mask32 + c&mask32 // bits 0..63
+	w1 := x0*y1 + z>>32 + w0>>32      // bits 32..95
+	w2 := x1*y0 + c>>32 + w1&mask32   // bits 32..95
+	return x1*y1 + w1>>32 + w2>>32, w2<<32 | w0&mask32
+}
 
 // exp sets out = s^e mod N for s < N (variable time: every input is
 // public).
@@ -19,8 +38,8 @@ import "math/bits"
 // per-key constant R^e mod N (p.re) then gives s^e·R^(1−e)·R^e·R⁻¹ = s^e,
 // replacing both the conversion in (a product with R² mod N) and the
 // conversion out (a reduction).
-func (p *PublicKey) exp(out, s []uint32) {
-	var accBuf, tBuf [maxLimbs]uint32
+func (p *PublicKey) exp(out, s []limb) {
+	var accBuf, tBuf [maxLimbs]limb
 	l := len(p.n)
 	acc, t := accBuf[:l], tBuf[:l]
 	copy(acc, s)
@@ -38,114 +57,109 @@ func (p *PublicKey) exp(out, s []uint32) {
 // mul sets z = a·b·R⁻¹ mod N for a, b < N: CIOS Montgomery multiplication
 // with the product and the reduction interleaved in one inner loop (two
 // carries). z must not alias a or b.
-func (p *PublicKey) mul(z, a, b []uint32) {
+func (p *PublicKey) mul(z, a, b []limb) {
 	n := p.n
 	l := len(n)
 	if l == 0 {
 		return
 	}
 	a, b, z = a[:l], b[:l], z[:l]
-	var tBuf [maxLimbs + 1]uint32
+	var tBuf [maxLimbs + 1]limb
 	t := tBuf[: l+1 : l+1]
-	tl := t[:l] // t[l] is the top limb, 0 or 1
+	tl := t[:l] // t[l] is the top limb, 0 or 1 (t < 2N throughout)
 	n0inv := p.n0inv
 	for _, bi := range b {
-		w := uint64(bi)
-		// t = (t + a·bᵢ + m·N) / 2³², m chosen so the low limb vanishes.
-		x := uint64(tl[0]) + uint64(a[0])*w
-		m := uint32(x) * n0inv
-		y := uint64(uint32(x)) + uint64(m)*uint64(n[0]) // low 32 bits are 0
-		cx, cy := x>>32, y>>32
+		b0, b1 := bi&mask32, bi>>32
+		// t = (t + a·bᵢ + m·N) / 2⁶⁴, m chosen so the low limb vanishes.
+		cx, x := mulAdd(a[0], b0, b1, tl[0], 0)
+		m := x * n0inv
+		m0, m1 := m&mask32, m>>32
+		cy, _ := mulAdd(n[0], m0, m1, x, 0) // low limb is 0
 		for j := 1; j < l; j++ {
-			x = uint64(tl[j]) + uint64(a[j])*w + cx
-			y = uint64(uint32(x)) + uint64(m)*uint64(n[j]) + cy
-			cx, cy = x>>32, y>>32
-			tl[j-1] = uint32(y)
+			cx, x = mulAdd(a[j], b0, b1, tl[j], cx)
+			cy, tl[j-1] = mulAdd(n[j], m0, m1, x, cy)
 		}
-		top := uint64(t[l]) + cx + cy
-		tl[l-1] = uint32(top)
-		t[l] = uint32(top >> 32)
+		lo, c1 := bits.Add64(cx, cy, 0)
+		lo, c2 := bits.Add64(lo, t[l], 0)
+		tl[l-1] = lo
+		t[l] = c1 + c2
 	}
 	p.reduceOnce(z, tl, t[l])
 }
 
 // sqr sets z = a·a·R⁻¹ mod N for a < N: the square by operand scanning
-// with each cross product aᵢ·aⱼ (i < j) computed once and doubled, about
-// half the limb products of mul's product part, then a separate
+// with each cross product aᵢ·aⱼ (i < j) computed once and doubled (about
+// half the limb products of mul's product part), then a separate
 // Montgomery reduction. z must not alias a.
-func (p *PublicKey) sqr(z, a []uint32) {
+func (p *PublicKey) sqr(z, a []limb) {
 	n := p.n
 	l := len(n)
 	if l == 0 {
 		return
 	}
 	a, z = a[:l], z[:l]
-	var tBuf [2 * maxLimbs]uint32
+	var tBuf [2 * maxLimbs]limb
 	t := tBuf[: 2*l : 2*l]
-	// Cross products: t = Σ_{i<j} aᵢ·aⱼ·2^(32(i+j)).
+	// Cross products: t = Σ_{i<j} aᵢ·aⱼ·2^(64(i+j)).
 	for i := 0; i < l-1; i++ {
-		w := uint64(a[i])
+		w0, w1 := a[i]&mask32, a[i]>>32
 		ai := a[i+1:]
 		ti := t[2*i+1:]
 		ti = ti[:len(ai)]
-		var c uint64
+		var c limb
 		for j, aj := range ai {
-			x := uint64(ti[j]) + w*uint64(aj) + c
-			ti[j] = uint32(x)
-			c = x >> 32
+			c, ti[j] = mulAdd(aj, w0, w1, ti[j], c)
 		}
-		t[i+l] = uint32(c)
+		t[i+l] = c
 	}
-	// t = 2·t + Σ aᵢ²·2^(64i); no carry out since a² < 2^(64l).
-	var c uint64
+	// t = 2·t + Σ aᵢ²·2^(128i). The cross sum is below a²/2, so doubling
+	// loses no bit, and a² < 2^(128l) leaves no carry out.
+	var c, shifted limb // carry of the sum; bit shifted out of the last word
 	for i, ai := range a {
-		d := uint64(ai) * uint64(ai)
+		dhi, dlo := mulAdd(ai, ai&mask32, ai>>32, 0, 0)
 		pair := t[2*i : 2*i+2 : 2*i+2]
-		lo := uint64(pair[0])<<1 + d&0xffffffff + c
-		hi := uint64(pair[1])<<1 + d>>32 + lo>>32
-		pair[0], pair[1] = uint32(lo), uint32(hi)
-		c = hi >> 32
+		t0 := pair[0]<<1 | shifted
+		t1 := pair[1]<<1 | pair[0]>>63
+		shifted = pair[1] >> 63
+		pair[0], c = bits.Add64(t0, dlo, c)
+		pair[1], c = bits.Add64(t1, dhi, c)
 	}
 	p.redc(z, t)
 }
 
 // redc sets z = t·R⁻¹ mod N for a 2l-limb t < N·R (Montgomery reduction,
 // one limb at a time). t is overwritten.
-func (p *PublicKey) redc(z, t []uint32) {
+func (p *PublicKey) redc(z, t []limb) {
 	n := p.n
 	l := len(n)
 	t = t[:2*l]
 	n0inv := p.n0inv
-	var extra uint32 // carry into t[i+l+1], added by the next round
+	var extra limb // carry into t[i+l+1], added by the next round
 	for i := 0; i < l; i++ {
-		ti := t[i : i+l]
+		ti := t[i:]
 		ti = ti[:len(n)]
 		m := ti[0] * n0inv
-		w := uint64(m)
-		var c uint64
+		m0, m1 := m&mask32, m>>32
+		var c limb
 		for j, nj := range n {
-			x := uint64(ti[j]) + w*uint64(nj) + c
-			ti[j] = uint32(x)
-			c = x >> 32
+			c, ti[j] = mulAdd(nj, m0, m1, ti[j], c)
 		}
-		x := uint64(t[i+l]) + c + uint64(extra)
-		t[i+l] = uint32(x)
-		extra = uint32(x >> 32)
+		t[i+l], extra = bits.Add64(t[i+l], c, extra)
 	}
 	p.reduceOnce(z, t[l:], extra)
 }
 
-// reduceOnce sets z = t − N if top·2^(32l) + t ≥ N, else z = t. Callers
-// guarantee top·2^(32l) + t < 2N.
-func (p *PublicKey) reduceOnce(z, t []uint32, top uint32) {
+// reduceOnce sets z = t − N if top·R + t ≥ N, else z = t. Callers
+// guarantee top·R + t < 2N.
+func (p *PublicKey) reduceOnce(z, t []limb, top limb) {
 	n := p.n
 	t, z = t[:len(n)], z[:len(n)]
 	if top == 0 && less(t, n) {
 		copy(z, t)
 		return
 	}
-	var borrow uint32
+	var borrow limb
 	for j, nj := range n {
-		z[j], borrow = bits.Sub32(t[j], nj, borrow)
+		z[j], borrow = bits.Sub64(t[j], nj, borrow)
 	}
 }

@@ -13,29 +13,30 @@ import (
 	"time"
 )
 
-// toBig reads little-endian 32-bit limbs.
-func toBig(x []uint32) *big.Int {
+// toBig reads little-endian limbs.
+func toBig(x []limb) *big.Int {
 	var b [MaxBits / 8]byte
-	em := b[:4*len(x)]
+	em := b[:limbBytes*len(x)]
 	limbsToBytes(em, x)
 	return new(big.Int).SetBytes(em)
 }
 
-// montOperands are the edge values 0, 1, 2, N−1, N−2, 2^(32l−1) mod N,
-// R mod N and values with all-ones or single limbs, plus random ones below N.
+// montOperands are the edge values 0, 1, 2, N−1, N−2, 2^(bits(R)−1) mod N,
+// R mod N, 2³²−1, 2⁶⁴−1 and ⌊(N−1)/2³²⌋, plus random ones below N.
 func montOperands(r *rand.Rand, n *big.Int, l, random int) []*big.Int {
 	one := big.NewInt(1)
 	nm1 := new(big.Int).Sub(n, one)
-	rr := new(big.Int).Lsh(one, uint(32*l))
+	rr := new(big.Int).Lsh(one, uint(limbBits*l))
 	ops := []*big.Int{
 		new(big.Int), one, big.NewInt(2), nm1, new(big.Int).Sub(n, big.NewInt(2)),
-		new(big.Int).Mod(new(big.Int).Lsh(one, uint(32*l-1)), n),
+		new(big.Int).Mod(new(big.Int).Lsh(one, uint(limbBits*l-1)), n),
 		new(big.Int).Mod(rr, n),
 		big.NewInt(0xffffffff),
+		new(big.Int).SetUint64(1<<64 - 1),
 		new(big.Int).Rsh(nm1, 32), // N's limbs shifted down: long carry chains
 	}
 	for range random {
-		x := new(big.Int).SetBytes(randBytes(r, 4*l+8))
+		x := new(big.Int).SetBytes(randBytes(r, limbBytes*l+8))
 		ops = append(ops, x.Mod(x, n))
 	}
 	return ops
@@ -59,15 +60,15 @@ func TestMontgomeryAgainstBig(t *testing.T) {
 	for _, k := range testKeys(t) {
 		p, n := k.fast, k.priv.N
 		l := len(p.n)
-		rInv := new(big.Int).ModInverse(new(big.Int).Lsh(big.NewInt(1), uint(32*l)), n)
+		rInv := new(big.Int).ModInverse(new(big.Int).Lsh(big.NewInt(1), uint(limbBits*l)), n)
 		e := big.NewInt(int64(p.e))
 		ops := montOperands(r, n, l, random)
-		limbs := make([][]uint32, len(ops))
+		limbs := make([][]limb, len(ops))
 		for i, x := range ops {
-			limbs[i] = make([]uint32, l)
+			limbs[i] = make([]limb, l)
 			setLimbs(limbs[i], x)
 		}
-		z := make([]uint32, l)
+		z := make([]limb, l)
 		want := new(big.Int)
 		for i, a := range ops {
 			p.sqr(z, limbs[i])
@@ -94,11 +95,12 @@ func TestMontgomeryAgainstBig(t *testing.T) {
 	t.Logf("%d products checked", checks)
 }
 
-// TestInverse32 checks −N⁻¹ mod 2³², the constant each reduction step uses.
-func TestInverse32(t *testing.T) {
-	for _, x := range []uint32{1, 3, 0xffffffff, 0x80000001, 0x12345679} {
-		if got := x * inverse32(x); got != 1 {
-			t.Errorf("%#x · inverse32 = %#x, want 1", x, got)
+// TestInverse checks x⁻¹ mod 2^limbBits, from which each reduction step's
+// constant −N⁻¹ comes.
+func TestInverse(t *testing.T) {
+	for _, x := range []limb{1, 3, 0xffffffff, 0x80000001, 0x12345679, 1<<64 - 1, 0xfedcba9876543211} {
+		if got := x * inverse(x); got != 1 {
+			t.Errorf("%#x · inverse = %#x, want 1", x, got)
 		}
 	}
 }

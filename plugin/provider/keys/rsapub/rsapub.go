@@ -38,7 +38,16 @@ import (
 // space of a verification, so a verify allocates nothing.
 const MaxBits = 8192
 
-const maxLimbs = MaxBits / 32
+const maxLimbs = MaxBits / limbBits
+
+// Limbs are 64 bits in memory (see mont.go for why), multiplied as 32-bit
+// halves.
+type limb = uint64
+
+const (
+	limbBits  = 64
+	limbBytes = limbBits / 8
+)
 
 // Errors from New.
 var (
@@ -49,9 +58,9 @@ var (
 // PublicKey is an RSA public key with its Montgomery constants. It is
 // immutable after New and safe to share.
 type PublicKey struct {
-	n     []uint32 // N, little-endian 32-bit limbs
-	re    []uint32 // R^e mod N with R = 2^(32·len(n)), for exp
-	n0inv uint32   // −N⁻¹ mod 2³²
+	n     []limb // N, little-endian limbs
+	re    []limb // R^e mod N with R = 2^(limbBits·len(n)), for exp
+	n0inv limb   // −N⁻¹ mod 2^limbBits
 	e     uint32
 	k     int // modulus length in bytes
 }
@@ -67,30 +76,32 @@ func New(n *big.Int, e int) (*PublicKey, error) {
 		return nil, ErrExponent
 	}
 	k := (n.BitLen() + 7) / 8
-	limbs := (k + 3) / 4
-	p := &PublicKey{n: make([]uint32, limbs), re: make([]uint32, limbs), e: uint32(e), k: k}
+	limbs := (k + limbBytes - 1) / limbBytes
+	p := &PublicKey{n: make([]limb, limbs), re: make([]limb, limbs), e: uint32(e), k: k}
 	setLimbs(p.n, n)
-	r := new(big.Int).Lsh(big.NewInt(1), uint(32*limbs))
+	r := new(big.Int).Lsh(big.NewInt(1), uint(limbBits*limbs))
 	setLimbs(p.re, r.Exp(r, big.NewInt(int64(e)), n))
-	p.n0inv = -inverse32(p.n[0])
+	p.n0inv = -inverse(p.n[0])
 	return p, nil
 }
 
 // Size is the modulus length in bytes, the length of every signature.
 func (p *PublicKey) Size() int { return p.k }
 
-// setLimbs writes x (0 ≤ x < 2^(32·len(dst))) into dst, little-endian.
-func setLimbs(dst []uint32, x *big.Int) {
+// setLimbs writes x (0 ≤ x < 2^(limbBits·len(dst))) into dst,
+// little-endian.
+func setLimbs(dst []limb, x *big.Int) {
 	var buf [MaxBits / 8]byte
-	b := x.FillBytes(buf[:4*len(dst)])
+	b := x.FillBytes(buf[:limbBytes*len(dst)])
 	bytesToLimbs(dst, b)
 }
 
-// inverse32 is x⁻¹ mod 2³² for odd x, by Newton's iteration: each step
-// doubles the number of correct low bits (x is its own inverse mod 2³).
-func inverse32(x uint32) uint32 {
+// inverse is x⁻¹ mod 2^limbBits for odd x, by Newton's iteration: each
+// step doubles the number of correct low bits (x is its own inverse mod
+// 2³; five steps reach 96 bits).
+func inverse(x limb) limb {
 	inv := x
-	for i := 0; i < 4; i++ {
+	for i := 0; i < 5; i++ {
 		inv *= 2 - x*inv
 	}
 	return inv
@@ -128,7 +139,7 @@ func (p *PublicKey) VerifyPKCS1v15(h crypto.Hash, digest, sig []byte) bool {
 	if p.k < len(prefix)+len(digest)+11 {
 		return false
 	}
-	var sBuf, mBuf [maxLimbs]uint32
+	var sBuf, mBuf [maxLimbs]limb
 	s, m := sBuf[:len(p.n)], mBuf[:len(p.n)]
 	bytesToLimbs(s, sig)
 	if !less(s, p.n) {
@@ -136,7 +147,7 @@ func (p *PublicKey) VerifyPKCS1v15(h crypto.Hash, digest, sig []byte) bool {
 	}
 	p.exp(m, s)
 	var emBuf [MaxBits / 8]byte
-	em := emBuf[:4*len(p.n)]
+	em := emBuf[:limbBytes*len(p.n)]
 	limbsToBytes(em, m)
 	// m < N < 256^k, so the bytes above k are zero: compare the last k.
 	return equalEM(em[len(em)-p.k:], prefix, digest)
@@ -159,25 +170,26 @@ func equalEM(em, prefix, digest []byte) bool {
 }
 
 // bytesToLimbs writes big-endian b into little-endian limbs dst, which
-// must have room for it (4·len(dst) ≥ len(b)); the rest of dst is zeroed.
-func bytesToLimbs(dst []uint32, b []byte) {
+// must have room for it (limbBytes·len(dst) ≥ len(b)); the rest of dst is
+// zeroed.
+func bytesToLimbs(dst []limb, b []byte) {
 	clear(dst)
 	for i := 0; i < len(b); i++ {
 		pos := len(b) - 1 - i // byte i from the least significant end
-		dst[i/4] |= uint32(b[pos]) << (8 * (i % 4))
+		dst[i/limbBytes] |= limb(b[pos]) << (8 * (i % limbBytes))
 	}
 }
 
 // limbsToBytes writes little-endian limbs x big-endian into dst
-// (len(dst) == 4·len(x)).
-func limbsToBytes(dst []byte, x []uint32) {
+// (len(dst) == limbBytes·len(x)).
+func limbsToBytes(dst []byte, x []limb) {
 	for i, w := range x {
-		binary.BigEndian.PutUint32(dst[len(dst)-4*(i+1):], w)
+		binary.BigEndian.PutUint64(dst[len(dst)-limbBytes*(i+1):], w)
 	}
 }
 
 // less reports whether a < b (same length).
-func less(a, b []uint32) bool {
+func less(a, b []limb) bool {
 	for i := len(a) - 1; i >= 0; i-- {
 		if a[i] != b[i] {
 			return a[i] < b[i]
