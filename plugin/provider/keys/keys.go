@@ -35,8 +35,6 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
-
-	"github.com/tokengate/tokengate/plugin/provider/keys/rsapub"
 )
 
 // Alg is a JWS signature algorithm (RFC 7518 names).
@@ -159,10 +157,10 @@ type Key struct {
 
 	ed  *edKey
 	rsa *rsa.PublicKey
-	// rsaFast verifies RS256/384/512 with the Montgomery constants
-	// computed at parse time (nil when rsapub refuses the key: crypto/rsa
-	// decides). Used in the Wasm build only (useRSAPub).
-	rsaFast *rsapub.PublicKey
+	// rsaFast verifies RS256/384/512 with Montgomery constants built on
+	// the key's first use (rsafast.go), in the Wasm build (useRSAPub).
+	// Shared by Restrict copies; nil for non-RSA keys.
+	rsaFast *rsaFast
 	ec      *ecdsa.PublicKey
 	// p256 is a P-256 key's point (X ‖ Y), the key of its table in the
 	// ES256 table cache (p256.go); nil for other keys.
@@ -221,7 +219,9 @@ func (k *Key) verifyRSA(a Alg, h crypto.Hash, digest, sig []byte) bool {
 		return rsa.VerifyPSS(pub, h, digest, sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: h}) == nil
 	}
 	if useRSAPub && k.rsaFast != nil {
-		return k.rsaFast.VerifyPKCS1v15(h, digest, sig)
+		if fast := k.rsaFast.get(pub); fast != nil {
+			return fast.VerifyPKCS1v15(h, digest, sig)
+		}
 	}
 	return rsa.VerifyPKCS1v15(pub, h, digest, sig) == nil
 }

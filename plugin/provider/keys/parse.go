@@ -12,8 +12,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"math/big"
-
-	"github.com/tokengate/tokengate/plugin/provider/keys/rsapub"
 )
 
 // MinRSABits is the smallest RSA modulus accepted.
@@ -177,12 +175,7 @@ func newRSA(n, e []byte) (*Key, error) {
 		return nil, ErrBadExponent
 	}
 	k := &Key{Type: TypeRSA, rsa: &rsa.PublicKey{N: nn, E: int(ev)}}
-	// Built in every build so native tests check the constants the Wasm
-	// build verifies with. rsapub refuses an even n; crypto/rsa then
-	// refuses every signature.
-	if fast, err := rsapub.New(nn, int(ev)); err == nil {
-		k.rsaFast = fast
-	}
+	k.rsaFast = new(rsaFast) // built on first use (rsafast.go)
 	var body []byte
 	body = appendInt(body, n)
 	body = appendInt(body, e)

@@ -141,3 +141,28 @@ func BenchmarkVerifyPair(b *testing.B) {
 	b.ReportMetric(us(std[len(std)/2]), "cryptorsa-med-µs")
 	b.ReportMetric(float64(std[0])/float64(fast[0]), "min-ratio")
 }
+
+// BenchmarkNew is the per-key cost paid at parse time (every JWKS
+// refresh): the limbs of N and R^e mod N. The worst key tokengate's parser
+// accepts is 8192 bits with e = 2³¹−1.
+func BenchmarkNew(b *testing.B) {
+	k := makeKey(rand.New(rand.NewPCG(5, 6)), 2048, 65537)
+	n8192 := new(big.Int).SetBit(new(big.Int).Lsh(k.priv.N, 8192-2048), 0, 1) // any odd 8192-bit n
+	cases := []struct {
+		name string
+		n    *big.Int
+		e    int
+	}{
+		{"2048-e65537", k.priv.N, 65537},
+		{"8192-e2^31-1", n8192, 1<<31 - 1},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := New(c.n, c.e); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
