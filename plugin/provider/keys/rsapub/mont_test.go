@@ -42,9 +42,9 @@ func montOperands(r *rand.Rand, n *big.Int, l, random int) []*big.Int {
 	return ops
 }
 
-// TestMontgomeryAgainstBig checks mul, sqr and exp against math/big on
-// every test key: mul(a, b) = a·b·R⁻¹, sqr(a) = a²·R⁻¹, exp(s) = s^e, for
-// edge operands (0, 1, N−1, …) and random ones. RSAPUB_MONT=n sets the
+// TestMontgomeryAgainstBig checks mul and exp against math/big on every
+// test key: mul(a, b) = a·b·R⁻¹ for every pair (squares included) and
+// exp(s) = s^e, for edge operands (0, 1, N−1, …) and random ones. RSAPUB_MONT=n sets the
 // number of random operands per key (default 40; pairs are all combined).
 func TestMontgomeryAgainstBig(t *testing.T) {
 	random := 40
@@ -71,11 +71,6 @@ func TestMontgomeryAgainstBig(t *testing.T) {
 		z := make([]limb, l)
 		want := new(big.Int)
 		for i, a := range ops {
-			p.sqr(z, limbs[i])
-			want.Mul(a, a).Mul(want, rInv).Mod(want, n)
-			if toBig(z).Cmp(want) != 0 {
-				t.Fatalf("%s: sqr(%x) = %x, want %x", k.name, a, toBig(z), want)
-			}
 			p.exp(z, limbs[i])
 			want.Exp(a, e, n)
 			if toBig(z).Cmp(want) != 0 {
@@ -89,7 +84,7 @@ func TestMontgomeryAgainstBig(t *testing.T) {
 				}
 				checks++
 			}
-			checks += 2
+			checks++
 		}
 	}
 	t.Logf("%d products checked", checks)

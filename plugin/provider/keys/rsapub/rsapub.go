@@ -9,11 +9,12 @@
 // 64-bit limbs whose 64×64→128-bit products Wasm has to emulate. A verifier
 // handles only public values (key, signature, digest), so it needs no
 // constant-time care: here the per-key constants (the limbs of N,
-// R^e mod N, −N⁻¹ mod 2³²) are computed once by [New]. Limbs are 32 bits,
-// held in uint32 with uint64 products and accumulators: a 32×32→64-bit
-// product is one i64.mul in Wasm. The exponentiation uses a dedicated
-// Montgomery squaring (16 of the 17 operations for e = 65537) and needs no
-// conversion into or out of the Montgomery domain (see exp in mont.go).
+// R^e mod N, −N⁻¹ mod 2⁶⁴) are computed once by [New]. Limb products are
+// built from 32×32→64-bit products, one i64.mul each in Wasm, on 64-bit
+// limbs, with the product and the Montgomery reduction in one loop, and
+// the exponentiation needs no conversion into or out of the Montgomery
+// domain (mont.go says why, and which alternatives measured slower).
+// About 1.5× faster than crypto/rsa in wazero for RSA-2048.
 //
 // # Why it is safe
 //
