@@ -161,3 +161,20 @@ func BenchmarkNew(b *testing.B) {
 		})
 	}
 }
+
+// TestVerifyAllocatesNothing: a verification works in fixed stack buffers
+// (sized for MaxBits), valid or not.
+func TestVerifyAllocatesNothing(t *testing.T) {
+	k := testKeys(t)[0]
+	digest := sha256.Sum256([]byte("allocs"))
+	sig := sign(t, k, crypto.SHA256, digest[:])
+	bad := flip(sig, 17)
+	allocs := testing.AllocsPerRun(20, func() {
+		if !k.fast.VerifyPKCS1v15(crypto.SHA256, digest[:], sig) || k.fast.VerifyPKCS1v15(crypto.SHA256, digest[:], bad) {
+			t.Fatal("wrong answer")
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per verification pair, want 0", allocs)
+	}
+}
