@@ -157,7 +157,11 @@ type Key struct {
 
 	ed  *edKey
 	rsa *rsa.PublicKey
-	ec  *ecdsa.PublicKey
+	// rsaFast verifies RS256/384/512 with Montgomery constants built on
+	// the key's first use (rsafast.go), in the Wasm build (useRSAPub).
+	// Shared by Restrict copies; nil for non-RSA keys.
+	rsaFast *rsaFast
+	ec      *ecdsa.PublicKey
 	// p256 is a P-256 key's point (X ‖ Y), the key of its table in the
 	// ES256 table cache (p256.go); nil for other keys.
 	p256 *[64]byte
@@ -190,24 +194,34 @@ func (k *Key) Verify(a Alg, msg []byte, sig []byte) bool {
 		return verifyEC(k.ec, h[:], sig, 48)
 	case RS256, PS256:
 		h := sha256.Sum256(msg)
-		return verifyRSA(k.rsa, a, crypto.SHA256, h[:], sig)
+		return k.verifyRSA(a, crypto.SHA256, h[:], sig)
 	case RS384, PS384:
 		h := sha512.Sum384(msg)
-		return verifyRSA(k.rsa, a, crypto.SHA384, h[:], sig)
+		return k.verifyRSA(a, crypto.SHA384, h[:], sig)
 	case RS512, PS512:
 		h := sha512.Sum512(msg)
-		return verifyRSA(k.rsa, a, crypto.SHA512, h[:], sig)
+		return k.verifyRSA(a, crypto.SHA512, h[:], sig)
 	}
 	return false
 }
 
-func verifyRSA(pub *rsa.PublicKey, a Alg, h crypto.Hash, digest, sig []byte) bool {
+// verifyRSA checks an RS* or PS* signature. In the Wasm build PKCS#1 v1.5
+// goes to rsapub, which answers exactly as crypto/rsa does (rsapub's
+// differential tests) without rebuilding the modulus on each call; PSS
+// stays with crypto/rsa.
+func (k *Key) verifyRSA(a Alg, h crypto.Hash, digest, sig []byte) bool {
+	pub := k.rsa
 	if pub == nil || len(sig) != pub.Size() {
 		return false
 	}
 	if a == PS256 || a == PS384 || a == PS512 {
 		// RFC 7518 §3.5: the salt is as long as the hash.
 		return rsa.VerifyPSS(pub, h, digest, sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: h}) == nil
+	}
+	if useRSAPub && k.rsaFast != nil {
+		if fast := k.rsaFast.get(pub); fast != nil {
+			return fast.VerifyPKCS1v15(h, digest, sig)
+		}
 	}
 	return rsa.VerifyPKCS1v15(pub, h, digest, sig) == nil
 }

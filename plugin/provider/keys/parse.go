@@ -175,6 +175,7 @@ func newRSA(n, e []byte) (*Key, error) {
 		return nil, ErrBadExponent
 	}
 	k := &Key{Type: TypeRSA, rsa: &rsa.PublicKey{N: nn, E: int(ev)}}
+	k.rsaFast = new(rsaFast) // built on first use (rsafast.go)
 	var body []byte
 	body = appendInt(body, n)
 	body = appendInt(body, e)
