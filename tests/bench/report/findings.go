@@ -19,10 +19,10 @@ the signature check evicts the filter's code and data, while the bare benchmark 
 Cut on 2026-11-24: the identity's claims map is built only for providers that a rule with claim requirements names
 (about 13 µs and a map per fresh token); Ed25519 public keys are decoded once, when parsed (ed25519.Verify
 decompresses the key on every call: 9.6% of its field operations); ES256 verifies with per-key precomputed tables
-(plugin/internal/p256verify, about 4× faster than crypto/ecdsa in Wasm, proven equal to it differentially). RS256
-has no such lever yet: Go 1.26 rebuilds the modulus's Montgomery constant on every verification (about 30% of it),
-but a verify-only implementation with per-key constants measured only 4% faster (branch perf-rsa), and math/big's
-Exp measured no faster than crypto/rsa in wazero. Closing the rest for EdDSA: a profile-guided build (a native
+(plugin/internal/p256verify, about 4× faster than crypto/ecdsa in Wasm, proven equal to it differentially); RS256
+verifies in the Wasm build with a verify-only RSA (plugin/provider/keys/rsapub) whose per-key constants replace the
+modulus rebuild Go 1.26 does on every verification (about 30% of it), about 1.5× faster than crypto/rsa in
+wazero. Closing the rest for EdDSA: a profile-guided build (a native
 profile of keys.Verify took jwt-eddsa from 594 to 472 µs, 0.90× the bare verify) is not adopted, because the
 bare guest has no profile of its own and the ratio would no longer compare like with like; Go inlining the field
 multiply's helpers on wasm would serve both (see "Wasm-friendly crypto"). On a machine shared with other jobs,
@@ -73,7 +73,8 @@ apply to any verifier that regresses. TestZeroAllocs fails on any regression.`},
 	{"module-size", `**Module size.** The breakdown under "Start-up and size" is measured on every run. The module is
 the standard Go (gc) wasip1 build: the runtime (about 1.17 MB of code), the P-256/384/521 stack behind ES* keys
 (fiat, nistec, ecdsa, elliptic, ecdh: about 570 KB) plus filippo.io/nistec's own P-256 for the ES256 tables (about
-180 KB, added 2026-11-24 for a 4× faster ES256), math/big and bigmod behind RSA (about 240 KB), time, fmt and
+180 KB, added 2026-11-24 for a 4× faster ES256), math/big and bigmod behind RSA (about 240 KB; rsapub adds 25 KB),
+time, fmt and
 reflect (linked by crypto/rsa, math/big, asn1, hex and jsonparser), our own packages (about 1 MB), and a data
 section whose 62,000 segments carry about 490 KB of segment headers, most of them for the runtime's findfunctab
 (16 buckets per function, because each wasm function spans 65,536 PCs). crypto/ed25519 left the module on
@@ -145,9 +146,17 @@ against a budget of 80), which makes about 23,000 real calls per verification; t
 Mul/Square, swapped in with go build -overlay (tests/bench/fieldexp, which targets the standard library's copy of
 the field; the module now uses filippo.io/edwards25519, the same code), verifies 1.65× faster, and a
 profile-guided build 1.26×. Both would change the module but not the bare guest, so the ratio would stop
-comparing like with like; reporting the inlining upstream would serve both. For RSA, a verify-only PKCS#1 v1.5
-implementation with per-key Montgomery constants was proven equal to crypto/rsa over 1,000,000 inputs and
-measured only 4% faster (branch perf-rsa), and math/big's Exp no faster than crypto/rsa.
+comparing like with like; reporting the inlining upstream would serve both.
+RS256/384/512 (PKCS#1 v1.5) verify in the Wasm build with plugin/provider/keys/rsapub: per-key Montgomery
+constants (R^e mod N, built on a key's first verification: 0.3–0.5 ms for RSA-2048 in wazero) replace the modulus
+rebuild crypto/rsa does on every call, and one fused multiply-reduce loop on 64-bit limbs multiplied as 32×32→64
+halves serves products and squares: 188–193 µs against crypto/rsa's 295–304 µs per RS256 verification in wazero
+(1.53–1.58×). Proof: 1,000,000 differential inputs against crypto/rsa (keys of 2048–4096 bits, exponents 3 to
+2^31−1, RS256/384/512, valid, damaged, s ≥ N, wrong lengths and hashes), 1,043,460 Montgomery operations against
+math/big, a fuzz target. Measured and dropped on the way: 32-bit limbs (1.45× slower than crypto/rsa: in wazero
+the loop's loads, stores and control cost more than the multiplies), a dedicated squaring (8% slower: three
+memory accesses per product instead of two), math/big's Exp (no faster than crypto/rsa). Native builds keep
+crypto/rsa, which has assembly there.
 
 **Seen once, not reproduced: a worker VM grew to the memory limit under a full replay store.** An early
 run of this memory mix moved the clock ten times slower (1000 requests per simulated second), so the live
