@@ -50,17 +50,13 @@ var errKey = errors.New("p256verify: not a valid P-256 public key")
 // no affine form, so it cannot be passed) and precomputes its table. A key
 // refused here is one every ecdsa.Verify call would refuse.
 func NewPublicKey(pub *ecdsa.PublicKey) (*PublicKey, error) {
-	if pub == nil || pub.Curve == nil || pub.Curve.Params() != elliptic.P256().Params() ||
-		pub.X == nil || pub.Y == nil {
+	if pub == nil || pub.Curve == nil || pub.Curve.Params() != elliptic.P256().Params() {
 		return nil, errKey
 	}
-	if pub.X.Sign() < 0 || pub.Y.Sign() < 0 || pub.X.BitLen() > 256 || pub.Y.BitLen() > 256 {
+	enc, ok := uncompressed(pub)
+	if !ok {
 		return nil, errKey
 	}
-	var enc [65]byte
-	enc[0] = 4 // uncompressed
-	pub.X.FillBytes(enc[1:33])
-	pub.Y.FillBytes(enc[33:])
 	q, err := nistec.NewP256Point().SetBytes(enc[:]) // checks x, y < p and the curve equation
 	if err != nil {
 		return nil, errKey
@@ -69,6 +65,22 @@ func NewPublicKey(pub *ecdsa.PublicKey) (*PublicKey, error) {
 	t := new(combTable)
 	t.build(q)
 	return &PublicKey{table: t}, nil
+}
+
+// uncompressed is 0x04 ‖ X ‖ Y, or false when a coordinate is missing,
+// negative or longer than 32 bytes. ecdsa.PublicKey.Bytes would panic on a
+// missing coordinate, so the (deprecated) fields are read here, never
+// written.
+func uncompressed(pub *ecdsa.PublicKey) (enc [65]byte, ok bool) {
+	//lint:ignore SA1019 read only, to refuse a malformed key (see above)
+	x, y := pub.X, pub.Y
+	if x == nil || y == nil || x.Sign() < 0 || y.Sign() < 0 || x.BitLen() > 256 || y.BitLen() > 256 {
+		return enc, false
+	}
+	enc[0] = 4
+	x.FillBytes(enc[1:33])
+	y.FillBytes(enc[33:])
+	return enc, true
 }
 
 // baseTable is the comb table of the generator G, built once per process

@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 the tests build and inspect keys by their raw coordinates on purpose (off-curve, out-of-range and nil cases)
+
 package p256exp
 
 import (
