@@ -58,6 +58,41 @@ func main() {
 	}
 }
 
+// ratioPairs are the wasm cases whose target divides them by a bare
+// primitive; measureOrder runs each pair back to back.
+var ratioPairs = map[string]string{
+	"wasm/jwt-eddsa": "bare/ed25519", "wasm/jwt-es256": "bare/ecdsa-p256", "wasm/jwt-rs256": "bare/rsa-2048",
+}
+
+// measureOrder is the order cases are measured in within a round: the
+// report's order, except that each bare primitive of ratioPairs runs right
+// after its wasm case. On a machine shared with other jobs the load drifts
+// over a round; a ratio of two measurements taken seconds apart carries
+// less of that drift than one of measurements a minute apart.
+func measureOrder(cases []bench.Case) []int {
+	pos := map[string]int{}
+	for i, c := range cases {
+		pos[c.Name()] = i
+	}
+	var order []int
+	placed := map[int]bool{}
+	add := func(i int) {
+		if !placed[i] {
+			placed[i] = true
+			order = append(order, i)
+		}
+	}
+	for i, c := range cases {
+		add(i)
+		if bare, ok := ratioPairs[c.Name()]; ok {
+			if j, ok := pos[bare]; ok {
+				add(j)
+			}
+		}
+	}
+	return order
+}
+
 // result is one case over all rounds.
 type result struct {
 	c      bench.Case
@@ -103,9 +138,11 @@ func run(wasmPath, outDir string, rounds int, cps []int, long bool) error {
 		idx[c.Name()] = i
 	}
 	// perRound[name][round] is ns/op, for in-round ratios.
+	order := measureOrder(cases)
 	for r := 0; r < rounds; r++ {
 		log.Printf("round %d/%d", r+1, rounds)
-		for i, c := range cases {
+		for _, i := range order {
+			c := cases[i]
 			br := testing.Benchmark(c.Bench)
 			if br.N == 0 {
 				return fmt.Errorf("%s failed (run go test -bench 'Cost' ./tests/bench for its message)", c.Name())
@@ -211,7 +248,7 @@ func run(wasmPath, outDir string, rounds int, cps []int, long bool) error {
 	p("| wazero | %s (default engine: the optimizing compiler on amd64/arm64) |\n", modVersion("github.com/tetratelabs/wazero"))
 	p("| golang-jwt | %s |\n", modVersion("github.com/golang-jwt/jwt/v5"))
 	p("| Module | `%s`, %d bytes |\n", wasmPath, len(wasm))
-	p("| Method | %d rounds × every case, `testing.Benchmark` at %s per case; medians of rounds; ratios computed per round, median reported |\n\n",
+	p("| Method | %d rounds × every case, `testing.Benchmark` at %s per case; medians of rounds; ratios computed per round, median reported; each JWT case is measured right before its bare primitive |\n\n",
 		rounds, flag.Lookup("test.benchtime").Value.String())
 
 	p("## Targets\n\n")
