@@ -34,6 +34,7 @@ package guestprof
 import (
 	"context"
 	"io"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -294,6 +295,19 @@ func (p *Profiler) Function(prefix string) Function {
 		}
 	}
 	return sum
+}
+
+// WritePprofFile writes WritePprof's profile to a new file at path.
+func (p *Profiler) WritePprofFile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := p.WritePprof(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // WritePprof writes the recording as a gzipped pprof profile with two

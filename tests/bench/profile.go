@@ -88,15 +88,7 @@ func writePprof(prof *guestprof.Profiler, path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := prof.WritePprof(f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return prof.WritePprofFile(path)
 }
 
 var (

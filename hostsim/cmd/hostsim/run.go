@@ -95,7 +95,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if prof != nil {
 		prof.Stop()
-		if err := writeProfile(prof, *pprofPath); err != nil {
+		if err := prof.WritePprofFile(*pprofPath); err != nil {
 			return fail(stderr, err)
 		}
 	}
@@ -103,18 +103,6 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, err)
 	}
 	return 0
-}
-
-func writeProfile(prof *guestprof.Profiler, path string) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := prof.WritePprof(f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 // parse parses flags; done is true when the command must stop (help or a
