@@ -44,6 +44,11 @@ var es256 tableCache
 func (c *tableCache) lookup(point *[64]byte) *p256verify.PublicKey {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.find(point)
+}
+
+// find is lookup with c.mu held.
+func (c *tableCache) find(point *[64]byte) *p256verify.PublicKey {
 	for i := range c.entries {
 		if e := &c.entries[i]; e.pub != nil && e.point == *point {
 			return e.pub
@@ -56,10 +61,8 @@ func (c *tableCache) lookup(point *[64]byte) *p256verify.PublicKey {
 func (c *tableCache) add(point *[64]byte, pub *ecdsa.PublicKey) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for i := range c.entries {
-		if c.entries[i].pub != nil && c.entries[i].point == *point {
-			return
-		}
+	if c.find(point) != nil {
+		return
 	}
 	t, err := p256verify.NewPublicKey(pub)
 	if err != nil {
