@@ -58,15 +58,18 @@ func main() {
 	}
 }
 
-// ratioPairs are the wasm cases whose target divides them by a bare
-// primitive; measureOrder runs each pair back to back.
-var ratioPairs = map[string]string{
-	"wasm/jwt-eddsa": "bare/ed25519", "wasm/jwt-es256": "bare/ecdsa-p256", "wasm/jwt-rs256": "bare/rsa-2048",
+// bareTargets are the targets that divide a wasm case by a bare
+// primitive of the same round.
+var bareTargets = []struct{ scheme, bare, label string }{
+	{"jwt-eddsa", "ed25519", "JWT EdDSA ÷ bare ed25519.Verify (fresh jti each request)"},
+	{"jwt-es256", "ecdsa-p256", "JWT ES256 ÷ bare ECDSA P-256 verify (fresh jti each request)"},
+	{"jwt-rs256", "rsa-2048", "JWT RS256 ÷ bare RSA-2048 verify (fresh jti each request)"},
+	{"jwt-eddsa-once", "ed25519", "JWT EdDSA, single use (each jti through the replay guard) ÷ bare ed25519.Verify"},
 }
 
 // measureOrder is the order cases are measured in within a round: the
-// report's order, except that each bare primitive of ratioPairs runs right
-// after its wasm case. On a machine shared with other jobs the load drifts
+// report's order, except that each bare primitive of bareTargets runs
+// right after its (first) wasm case. On a machine shared with other jobs the load drifts
 // over a round; a ratio of two measurements taken seconds apart carries
 // less of that drift than one of measurements a minute apart.
 func measureOrder(cases []bench.Case) []int {
@@ -84,9 +87,11 @@ func measureOrder(cases []bench.Case) []int {
 	}
 	for i, c := range cases {
 		add(i)
-		if bare, ok := ratioPairs[c.Name()]; ok {
-			if j, ok := pos[bare]; ok {
-				add(j)
+		for _, t := range bareTargets {
+			if c.Name() == bench.GroupWasm+"/"+t.scheme {
+				if j, ok := pos[bench.GroupBare+"/"+t.bare]; ok {
+					add(j)
+				}
 			}
 		}
 	}
@@ -261,12 +266,7 @@ func run(wasmPath, outDir string, rounds int, cps []int, long bool) error {
 		missedIDs[id] = true
 		return "**missed** ([why](#" + id + "))"
 	}
-	for _, x := range []struct{ scheme, bare, label string }{
-		{"jwt-eddsa", "ed25519", "JWT EdDSA ÷ bare ed25519.Verify (fresh jti each request)"},
-		{"jwt-es256", "ecdsa-p256", "JWT ES256 ÷ bare ECDSA P-256 verify (fresh jti each request)"},
-		{"jwt-rs256", "rsa-2048", "JWT RS256 ÷ bare RSA-2048 verify (fresh jti each request)"},
-		{"jwt-eddsa-once", "ed25519", "JWT EdDSA, single use (each jti through the replay guard) ÷ bare ed25519.Verify"},
-	} {
+	for _, x := range bareTargets {
 		v := ratio("wasm/"+x.scheme, "bare/"+x.bare)
 		p("| %s | %.2f× (without the floor: %.2f×) | ≤ 1.10× | %s |\n", x.label, v,
 			netRatio("wasm/"+x.scheme, "bare/"+x.bare), verdict(v <= 1.10, "jwt-vs-bare"))
